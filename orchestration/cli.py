@@ -1,0 +1,332 @@
+"""`papertrends`: run the pipeline and query the warehouse from a terminal.
+
+Every command works on one home folder (``--home``, else ``PAPERTRENDS_HOME``, else
+``./.papertrends``). Failures print one line on stderr and exit non-zero.
+"""
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from orchestration import env
+
+
+class CliError(Exception):
+    """An expected failure: printed as one line, exit code 1."""
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from None
+
+
+def _safe_name(name: str) -> str:
+    """A listing's file name as a plain name inside landing/<date>/ (never a path)."""
+    name = Path(name.replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    return name or "listing.txt"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def land_files(home: env.Home, listing_date: dt.date, files: Sequence[Path]) -> list[Path]:
+    """Copy listing files into landing/<date>/, atomically (copy, then rename).
+
+    A file already landed with the same name and bytes is left as it is; a different file
+    with a taken name gets a numbered suffix, so nothing that landed before is overwritten.
+    """
+    folder = home.landing / listing_date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    landed = []
+    for source in files:
+        if not source.is_file():
+            raise CliError(f"listing file not found: {source}")
+        if not os.access(source, os.R_OK):
+            raise CliError(f"listing file not readable: {source}")
+        name = _safe_name(source.name)
+        target = folder / name
+        stem, suffix = Path(name).stem, Path(name).suffix
+        counter = 2
+        while target.exists() and _sha256(target) != _sha256(source):
+            target = folder / f"{stem}-{counter}{suffix}"
+            counter += 1
+        if not target.exists():
+            tmp = folder / f".{target.name}.tmp"
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        landed.append(target)
+    return landed
+
+
+def ensure_dbt_manifest() -> Path:
+    """Run `dbt parse` when the manifest is missing or older than the dbt project files."""
+    project = env.DBT_PROJECT_DIR
+    manifest = project / "target" / "manifest.json"
+    sources = [
+        p
+        for pattern in ("*.yml", "models/**/*", "macros/**/*", "tests/**/*")
+        for p in project.glob(pattern)
+        if p.is_file()
+    ]
+    newest = max((p.stat().st_mtime for p in sources), default=0)
+    if manifest.exists() and manifest.stat().st_mtime >= newest:
+        return manifest
+    proc = subprocess.run(
+        [env.DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 or not manifest.exists():
+        detail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+        raise CliError(f"dbt parse failed: {detail[0]}")
+    return manifest
+
+
+def _first_failure(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            message = data.error.message.strip().splitlines() if data.error else []
+            return f"step {event.step_key} failed: {message[-1] if message else 'unknown error'}"
+    return "the run failed"
+
+
+def materialize(home: env.Home, listing_date: dt.date, verbose: bool = False) -> None:
+    """Run the daily job for one partition through the Dagster instance in the home."""
+    ensure_dbt_manifest()
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("papertrends_daily")
+    level = "INFO" if verbose else "WARNING"
+    # dbt's own log lines go to stdout; keep them for --verbose only (the run's event
+    # log in the Dagster instance has everything either way).
+    quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    with DagsterInstance.get() as instance, quiet:
+        result = job.execute_in_process(
+            partition_key=listing_date.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
+    if not result.success:
+        raise CliError(_first_failure(result))
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+def connect_read_only(home: env.Home, wait_s: float = 60.0):
+    """A read-only connection that cannot touch files outside the warehouse.
+
+    Waits while a run holds the warehouse for writing (DuckDB allows a single process to
+    open a file for writing), printing once that it is waiting.
+    """
+    import duckdb
+
+    if not home.warehouse.exists():
+        raise CliError(f"no warehouse at {home.warehouse}: run `papertrends run` first")
+    deadline = time.monotonic() + wait_s
+    told = False
+    while True:
+        try:
+            return duckdb.connect(
+                str(home.warehouse),
+                read_only=True,
+                config={"enable_external_access": False, "lock_configuration": True},
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise CliError(f"cannot open the warehouse: {str(exc).splitlines()[0]}") from None
+            if not told:
+                print("waiting: a run is writing the warehouse...", file=sys.stderr)
+                told = True
+            time.sleep(0.5)
+
+
+def run_query(
+    home: env.Home, sql: str, params: Sequence[object] | None = None
+) -> tuple[list[str], list[tuple]]:
+    import duckdb
+
+    con = connect_read_only(home)
+    try:
+        cursor = con.execute(sql, params)
+        if cursor.description is None:
+            return [], []
+        columns = [d[0] for d in cursor.description]
+        return columns, cursor.fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        if "read-only" in first.lower() or "read only" in first.lower():
+            raise CliError(f"refused: the warehouse is read-only here ({first})") from None
+        if "external access" in first.lower() or "disabled" in first.lower():
+            raise CliError(f"refused: no access outside the warehouse ({first})") from None
+        raise CliError(f"query failed: {first}") from None
+    finally:
+        con.close()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [dict(zip(columns, row, strict=True)) for row in rows],
+            default=str,
+            ensure_ascii=False,
+            indent=1,
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_cell(v) for v in row] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    cells = [[_cell(v).replace("\n", " ") for v in row] for row in rows]
+    widths = [min(80, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(v[:w].ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    out = [line(columns), "-+-".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    home = env.home(args.home).ensure()
+    env.export_for_subprocesses(home)
+    listing_date = args.date or dt.datetime.now(dt.UTC).date()
+    landed = land_files(home, listing_date, [Path(p) for p in args.listing])
+    print(f"landed {len(landed)} file(s) in {home.landing / listing_date.isoformat()}")
+    started = time.monotonic()
+    materialize(home, listing_date, verbose=args.verbose)
+    print(f"materialized {listing_date} in {time.monotonic() - started:.1f}s")
+    print(summary(home, listing_date))
+    return 0
+
+
+def summary(home: env.Home, listing_date: dt.date) -> str:
+    day = listing_date.isoformat()
+    _, rows = run_query(
+        home,
+        "select (select count(*) from raw.listings where listing_date = $1),"
+        " (select count(*) from raw.rejected_records where listing_date = $1),"
+        " (select count(*) from papers)",
+        [listing_date],
+    )
+    listed, rejected, papers = rows[0]
+    lines = [
+        f"listing {day}: {listed} papers parsed, {rejected} quarantined"
+        + (" (see raw.rejected_records)" if rejected else ""),
+        f"warehouse: {home.warehouse} ({papers} papers in total)",
+        f"dagster home: {home.dagster_home} (runs show in `make dev`)",
+        'query it:  papertrends query "select title, code_url from papers limit 5"',
+    ]
+    return "\n".join(lines)
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    home = env.home(args.home)
+    columns, rows = run_query(home, args.sql)
+    if columns:
+        print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="papertrends",
+        description="Track trending research papers: ingest listings, build the DuckDB "
+        "warehouse with Dagster and dbt, and query it.",
+    )
+    parser.add_argument(
+        "--home",
+        help="state folder (default: $PAPERTRENDS_HOME or ./.papertrends)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="land listing files for a date and materialize the whole graph for it",
+        description="Copy listing files into landing/<date>/ and materialize every asset "
+        "for that date's partition through Dagster (the run shows in the UI).",
+    )
+    run.add_argument(
+        "--listing",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="a pasted listing text file (repeatable)",
+    )
+    run.add_argument(
+        "--date",
+        type=_parse_date,
+        help="listing date YYYY-MM-DD (default: today, UTC)",
+    )
+    run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+    run.set_defaults(func=cmd_run)
+
+    query = sub.add_parser(
+        "query",
+        help="run read-only SQL on the warehouse",
+        description="Run SQL on the warehouse through a read-only connection with no "
+        "access to files outside it, and print the result.",
+    )
+    query.add_argument("sql", help='SQL, e.g. "select count(*) from papers"')
+    query.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    query.set_defaults(func=cmd_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as exc:
+        print(f"papertrends: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("papertrends: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""papertrends' Dagster definitions: one code location, assets split by stage in defs/."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration import env
+from orchestration.defs import automation, ingest, warehouse
+from orchestration.resources import PapertrendsHome
+
+defs = dg.Definitions.merge(
+    ingest.defs,
+    warehouse.defs,
+    automation.defs,
+    dg.Definitions(
+        resources={
+            "papertrends": PapertrendsHome(),
+            "dbt": DbtCliResource(
+                project_dir=str(env.DBT_PROJECT_DIR),
+                profiles_dir=str(env.DBT_PROJECT_DIR),
+                dbt_executable=env.DBT_EXECUTABLE,
+            ),
+        }
+    ),
+)

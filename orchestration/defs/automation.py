@@ -1,0 +1,76 @@
+"""The daily job, its schedule, and the sensor that reacts to new files in landing/."""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from orchestration.defs.partitions import daily_partitions
+from orchestration.resources import PapertrendsHome
+from transforms.landing import listing_files, parse_date_folder
+
+daily_job = dg.define_asset_job(
+    "papertrends_daily",
+    selection=dg.AssetSelection.all(),
+    partitions_def=daily_partitions,
+    description="Ingest one listing date and rebuild everything downstream of it.",
+)
+
+daily_schedule = dg.build_schedule_from_partitioned_job(
+    daily_job,
+    hour_of_day=6,
+    minute_of_hour=30,
+    name="papertrends_daily_schedule",
+    description="Every day at 06:30 UTC, materialize the day's partition.",
+)
+
+
+def landing_fingerprints(papertrends: PapertrendsHome) -> dict[str, str]:
+    """Date folder name -> hash of its files' names, sizes and mtimes."""
+    out: dict[str, str] = {}
+    landing = papertrends.landing
+    if not landing.is_dir():
+        return out
+    for folder in sorted(landing.iterdir()):
+        if not folder.is_dir() or parse_date_folder(folder.name) is None:
+            continue
+        files = listing_files(folder)
+        if not files:
+            continue
+        stat = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+        out[folder.name] = hashlib.sha256(json.dumps(stat).encode()).hexdigest()[:16]
+    return out
+
+
+@dg.sensor(
+    job=daily_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests a run for a listing date when files land in landing/<date>/.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, papertrends: PapertrendsHome):
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    current = landing_fingerprints(papertrends)
+    valid = set(daily_partitions.get_partition_keys())
+    requests = []
+    for date_key, fingerprint in current.items():
+        if seen.get(date_key) == fingerprint:
+            continue
+        if date_key not in valid:
+            context.log.warning(f"landing/{date_key}: outside the partition range, skipped")
+            continue
+        requests.append(dg.RunRequest(run_key=f"{date_key}:{fingerprint}", partition_key=date_key))
+    skipped = [
+        p.name
+        for p in (papertrends.landing.iterdir() if papertrends.landing.is_dir() else [])
+        if p.is_dir() and parse_date_folder(p.name) is None
+    ]
+    for name in skipped:
+        context.log.warning(f"landing/{name}: not a YYYY-MM-DD folder name, ignored")
+    context.update_cursor(json.dumps(current))
+    if not requests:
+        return dg.SkipReason("no new or changed listing files")
+    return requests
+
+
+defs = dg.Definitions(jobs=[daily_job], schedules=[daily_schedule], sensors=[landing_sensor])

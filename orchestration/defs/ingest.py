@@ -1,0 +1,96 @@
+"""Ingest: landing/<date>/ listing files -> raw.listings and raw.rejected_records."""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration.defs.partitions import daily_partitions
+from orchestration.env import DUCKDB_POOL
+from orchestration.resources import PapertrendsHome
+from transforms.landing import read_landing_day
+from transforms.warehouse import replace_date_partitions
+
+RAW_LISTINGS = dg.AssetKey(["raw", "listings"])
+RAW_REJECTED = dg.AssetKey(["raw", "rejected_records"])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            RAW_LISTINGS,
+            description="One row per paper card of each listing file of the date.",
+            group_name="ingest",
+            kinds={"python", "duckdb"},
+        ),
+        dg.AssetSpec(
+            RAW_REJECTED,
+            description="Quarantine: input that is not a paper card, with the reason.",
+            group_name="ingest",
+            kinds={"python", "duckdb"},
+        ),
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    pool=DUCKDB_POOL,
+)
+def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
+    """Parse every file in ``landing/<date>/`` and replace that date's raw rows.
+
+    Delete-and-insert runs in one transaction, so re-running a date gives exactly the
+    same rows. A bad file or a bad card goes to raw.rejected_records; the good cards of
+    the same file, and the other files of the day, are kept.
+    """
+    listing_date = dt.date.fromisoformat(context.partition_key)
+    folder = papertrends.landing / context.partition_key
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    batch = read_landing_day(folder, listing_date, now)
+    for summary in batch.files:
+        if summary.error:
+            context.log.warning(summary.error)
+        for warning in summary.warnings:
+            context.log.warning(f"{summary.name}: {warning}")
+    if not batch.files:
+        context.log.warning(f"no listing files in {folder}: the date will be empty")
+
+    with papertrends.connect() as con:
+        replace_date_partitions(
+            con, listing_date, {"listings": batch.listings, "rejected_records": batch.rejected}
+        )
+
+    files_md = "\n".join(
+        f"| {f.name} | {f.records} | {f.rejected} | {f.encoding or '-'} | {f.error or ''} |"
+        for f in batch.files
+    )
+    preview = batch.listings.select("position", "title").head(10)
+    yield dg.MaterializeResult(
+        asset_key=RAW_LISTINGS,
+        metadata={
+            "dagster/row_count": batch.listings.height,
+            "files": len(batch.files),
+            "landing_folder": dg.MetadataValue.path(str(folder)),
+            "file_summary": dg.MetadataValue.md(
+                "| file | records | rejected | encoding | error |\n|---|---|---|---|---|\n"
+                + files_md
+            ),
+            "preview": dg.MetadataValue.md(_markdown_table(preview.rows(), ["position", "title"])),
+        },
+    )
+    reasons = batch.rejected.group_by("reason").len().sort("len", descending=True).head(10)
+    yield dg.MaterializeResult(
+        asset_key=RAW_REJECTED,
+        metadata={
+            "dagster/row_count": batch.rejected.height,
+            "reasons": dg.MetadataValue.md(_markdown_table(reasons.rows(), ["reason", "rows"])),
+        },
+    )
+
+
+def _markdown_table(rows: list[tuple], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [str(c).replace("|", "\\|").replace("\n", " ")[:120] for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+defs = dg.Definitions(assets=[raw_listings])

@@ -1,0 +1,8 @@
+"""The daily partitioning shared by every asset: one partition per listing date (UTC)."""
+
+import dagster as dg
+
+# end_offset=1: today's listing date is a partition too, so today's page can be run.
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date="2020-01-01", end_offset=1, timezone="UTC"
+)

@@ -1,0 +1,65 @@
+"""dbt models (dbt-duckdb) as Dagster assets; dbt tests run as their asset checks.
+
+The dbt graph is split in two asset definitions around the keyphrase asset, which is
+written by Python between them: models downstream of ``raw.paper_keyphrases`` run after
+extraction, everything else before it.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from orchestration.defs.partitions import daily_partitions
+from orchestration.env import DBT_PROJECT_DIR, DUCKDB_POOL
+from orchestration.resources import PapertrendsHome
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+AFTER_KEYPHRASES = "source:raw.paper_keyphrases+"
+
+
+class Translator(DagsterDbtTranslator):
+    """Models keep dbt's keys; sources map to [schema, table] (e.g. raw/listings)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None
+        return "warehouse"
+
+
+# dbt tests on sources (raw.listings) become checks of the Python-written source assets.
+TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome):
+    with papertrends.writing():
+        yield from dbt.cli(["build"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=AFTER_KEYPHRASES,
+    partitions_def=daily_partitions,
+    dagster_dbt_translator=TRANSLATOR,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    pool=DUCKDB_POOL,
+    name="warehouse_models",
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome
+):
+    """Staging, intermediate and paper marts built from raw.listings (dbt build)."""
+    yield from _build(context, dbt, papertrends)
+
+
+defs = dg.Definitions(assets=[warehouse_models])

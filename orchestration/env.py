@@ -1,0 +1,84 @@
+"""The one place that reads papertrends' environment.
+
+All state lives under one home folder, ``PAPERTRENDS_HOME`` (default ``./.papertrends``):
+
+    warehouse.duckdb     the DuckDB warehouse (raw.* written by Python, the rest by dbt)
+    landing/YYYY-MM-DD/  incoming listing files, one folder per listing date
+    publish/             digests, trend files, validation reports, outbox
+    dagster/             the Dagster instance (DAGSTER_HOME), so CLI runs show in the UI
+
+Nothing here writes to ``os.environ``; entry points that start subprocesses (the CLI)
+call :func:`export_for_subprocesses` at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SAMPLE_LISTING = REPO_ROOT / "data" / "samples" / "hf_papers_sequence.txt"
+
+# dbt from this interpreter's environment, even when the venv is not activated.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
+
+# Writers take turns through this Dagster concurrency pool (DuckDB has one writer per file).
+DUCKDB_POOL = "duckdb_writer"
+
+_DAGSTER_YAML = """\
+# Written by papertrends. One DuckDB writer at a time across all runs.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def publish(self) -> Path:
+        return self.root / "publish"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    def ensure(self) -> Home:
+        """Create the folders and the Dagster instance config if missing."""
+        for path in (self.root, self.landing, self.publish, self.dagster_home):
+            path.mkdir(parents=True, exist_ok=True)
+        config = self.dagster_home / "dagster.yaml"
+        if not config.exists():
+            tmp = config.with_suffix(".tmp")
+            tmp.write_text(_DAGSTER_YAML)
+            tmp.replace(config)
+        return self
+
+
+def home(root: str | os.PathLike[str] | None = None) -> Home:
+    """The papertrends home: the argument, else PAPERTRENDS_HOME, else ./.papertrends."""
+    raw = root if root is not None else os.environ.get("PAPERTRENDS_HOME") or ".papertrends"
+    return Home(Path(raw).expanduser().resolve())
+
+
+def export_for_subprocesses(h: Home) -> None:
+    """Point this process and its children (dbt, Dagster) at the home, as absolute paths."""
+    os.environ["PAPERTRENDS_HOME"] = str(h.root)
+    os.environ["DAGSTER_HOME"] = str(h.dagster_home)

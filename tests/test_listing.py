@@ -1,0 +1,506 @@
+"""Tests for transforms.listing, the parser of pasted Hugging Face Papers pages.
+
+Messy inputs are built from real cards of data/samples/hf_papers_sequence.txt, read
+straight from the file (not through the parser), so expectations do not depend on the
+code under test. Small encoded fixtures live in tests/fixtures/listings/ (made by
+make_fixtures.py there).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.listing import (
+    MAX_LINE_CHARS,
+    ListingFileError,
+    ListingRecord,
+    ParseResult,
+    Rejection,
+    clean_line,
+    decode_listing,
+    file_sha256,
+    parse_listing,
+    parse_listing_file,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "samples" / "hf_papers_sequence.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "listings"
+FIRST_TITLE = (
+    "Multi-Objective-Guided Discrete Flow Matching for Controllable Biological Sequence Design"
+)
+HEADERS = (
+    "Get trending papers in your email inbox once a day!",
+    "Get trending papers in your email inbox!",
+)
+
+_SAMPLE_LINES = SAMPLE.read_text(encoding="utf-8").split("\n")
+# (title, abstract) of the 200 cards, as the file has them (line 3 on, alternating).
+CARDS: list[tuple[str, str]] = [
+    (_SAMPLE_LINES[i].removeprefix("Subscribe"), _SAMPLE_LINES[i + 1])
+    for i in range(2, len(_SAMPLE_LINES), 2)
+]
+A, B, C, D = CARDS[0], CARDS[1], CARDS[2], CARDS[3]
+NYSTROM = next(c for c in CARDS if c[0].startswith("Nyströmformer"))
+SIGMA = next(c for c in CARDS if c[0].startswith("σ-GPTs"))
+
+
+def listing(*parts: tuple[str, ...] | str, end: str = "\n") -> str:
+    """Text of cards (tuples of lines) and single lines, one per line."""
+    out: list[str] = []
+    for part in parts:
+        out.extend([part] if isinstance(part, str) else part)
+    return end.join(out) + end
+
+
+def pairs(result: ParseResult) -> list[tuple[str, str]]:
+    return [(r.title, r.abstract) for r in result.records]
+
+
+def physical_lines(text: str) -> list[str]:
+    """The parser's notion of lines: LF, CRLF and lone CR all end a line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def assert_accounted(text: str, result: ParseResult) -> None:
+    """Every non-blank line is in exactly one record, rejection or the chrome list."""
+    lines = physical_lines(text)
+    nonblank = [n for n, raw in enumerate(lines, start=1) if raw.strip()]
+    covered: list[int] = list(result.chrome)
+    for record in result.records:
+        assert record.lines and record.lines[0] == record.first_line
+        assert record.raw_text.split("\n") == [lines[n - 1] for n in record.lines]
+        covered.extend(record.lines)
+    for rejection in result.rejections:
+        assert rejection.lines and rejection.lines[0] == rejection.line
+        covered.extend(rejection.lines)
+    assert sorted(covered) == nonblank
+
+
+@pytest.fixture(scope="module")
+def sample() -> ParseResult:
+    result, _ = parse_listing_file(SAMPLE)
+    return result
+
+
+# --------------------------------------------------------------------------- sample
+
+
+def test_sample_gives_200_records_without_rejections(sample: ParseResult) -> None:
+    assert len(sample.records) == 200
+    assert sample.rejections == []
+    assert [r.position for r in sample.records] == list(range(1, 201))
+    assert sample.encoding == "utf-8"
+    assert sample.warnings == []
+
+
+def test_sample_first_title_has_subscribe_stripped(sample: ParseResult) -> None:
+    first = sample.records[0]
+    assert first.title == FIRST_TITLE
+    assert first.first_line == 3
+    assert first.raw_text.startswith("Subscribe" + FIRST_TITLE)
+
+
+def test_sample_headers_are_chrome(sample: ParseResult) -> None:
+    assert sample.chrome == [1, 2]
+    assert _SAMPLE_LINES[:2] == list(HEADERS)
+
+
+def test_sample_records_match_file_and_keep_raw_text(sample: ParseResult) -> None:
+    assert pairs(sample) == CARDS
+    for record in sample.records:
+        assert record.title.split()[0] in record.raw_text
+        assert record.lines == (record.first_line, record.first_line + 1)
+    assert sample.records[-1].abstract.endswith("GPUs.")
+    assert_accounted(SAMPLE.read_text(encoding="utf-8"), sample)
+
+
+def test_sample_file_hash() -> None:
+    _, digest = parse_listing_file(SAMPLE)
+    assert digest == file_sha256(SAMPLE.read_bytes())
+    assert len(digest) == 64
+
+
+# --------------------------------------------------------------------------- chrome
+
+
+CHROME_LINES = [
+    *HEADERS,
+    "Subscribe",
+    "42",
+    "1.2k upvotes",
+    "Published on Jun 3",
+    "Submitted by akhaliq",
+    "Daily Papers",
+    "Trending Papers",
+    "Load more",
+    "Search by arxiv id or title",
+    "·",
+    "2025-06-03",
+]
+
+
+@pytest.mark.parametrize("chrome", CHROME_LINES)
+def test_chrome_line_between_cards_is_dropped(chrome: str) -> None:
+    text = listing(A, chrome, B, C)
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert result.rejections == []
+    assert result.chrome == [3]
+    assert_accounted(text, result)
+
+
+def test_chrome_fixture_page() -> None:
+    result, _ = parse_listing_file(FIXTURES / "chrome.txt")
+    assert pairs(result) == [A, B, C]
+    assert result.rejections == []
+    assert result.chrome == [1, 2, 5, 6, 9, 10, 11]
+    assert result.records[0].title == FIRST_TITLE
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Search-R1: Training LLMs to Reason and Leverage Search Engines",
+        "Published Results Are Not Enough: Reproducing Sequence Models",
+        "Submitted Papers and Their Reviews",
+        "Load Balancing for Mixture-of-Experts Sequence Models",
+    ],
+)
+def test_title_starting_like_chrome_is_kept(title: str) -> None:
+    """Chrome patterns match whole lines only, never a title that starts alike."""
+    card = (title, B[1])
+    result = parse_listing(listing(A, card, C))
+    assert pairs(result) == [A, card, C]
+    assert result.chrome == []
+
+
+# ------------------------------------------------------------------ line ends, BOM
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["nobom", "bom"])
+@pytest.mark.parametrize("final_newline", [True, False], ids=["eol", "noeol"])
+def test_line_ends_bom_and_last_line(
+    tmp_path: Path, end: str, bom: bytes, final_newline: bool
+) -> None:
+    text = listing(*HEADERS, A, B, C, end=end)
+    if not final_newline:
+        text = text[: -len(end)]
+    path = tmp_path / "page.txt"
+    path.write_bytes(bom + text.encode("utf-8"))
+    result, _ = parse_listing_file(path)
+    assert pairs(result) == [A, B, C]
+    assert result.rejections == []
+    assert result.chrome == [1, 2]
+    assert result.encoding == "utf-8"
+    assert not any("\r" in r.raw_text or "\ufeff" in r.raw_text for r in result.records)
+
+
+def test_blank_lines_between_cards_are_fine() -> None:
+    text = "\n\n" + listing(A, "", "   ", B, "\t", "", "", C) + "\n\n"
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+# ------------------------------------------------------------------------ encodings
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe", b"\xe2\x82", b"\xc3(", b"\x81\x8d"], ids=repr)
+def test_invalid_utf8_in_abstract_keeps_record(tmp_path: Path, damage: bytes) -> None:
+    head, tail = B[1].split(" ", 1)
+    data = listing(A, (B[0],)).encode() + head.encode() + b" " + damage
+    data += b" " + tail.encode()
+    data += b"\n" + listing(C).encode()
+    path = tmp_path / "damaged.txt"
+    path.write_bytes(data)
+    result, _ = parse_listing_file(path)
+    assert [r.title for r in result.records] == [A[0], B[0], C[0]]
+    assert result.rejections == []
+    assert "\ufffd" in result.records[1].abstract
+    assert result.records[1].abstract.startswith(head)
+    assert result.records[1].abstract.endswith(tail)
+    assert result.encoding == "utf-8"
+    assert len(result.warnings) == 1 and "U+FFFD" in result.warnings[0]
+
+
+def test_damaged_utf8_with_real_non_ascii_text_stays_utf8() -> None:
+    data = listing(NYSTROM, A).encode() + b"\xff" + listing(C).encode()
+    text, encoding, warnings = decode_listing(data)
+    assert encoding == "utf-8"
+    assert NYSTROM[0] in text and "\ufffd" in text
+    assert warnings
+
+
+def test_cp1252_fixture_decodes_accents() -> None:
+    result, _ = parse_listing_file(FIXTURES / "cp1252.txt")
+    assert result.encoding == "cp1252"
+    assert result.warnings == []
+    assert [r.title for r in result.records] == [A[0], NYSTROM[0], B[0]]
+    assert result.records[2].abstract == "Like the Schrödinger “bridge” – we note: " + B[1]
+    assert result.rejections == []
+
+
+@pytest.mark.parametrize("codec", ["latin-1", "cp1252"])
+def test_single_byte_encodings(tmp_path: Path, codec: str) -> None:
+    card = (NYSTROM[0], "Schrödinger bridges, à la carte. " + C[1])
+    path = tmp_path / "latin.txt"
+    path.write_bytes(listing(A, card).encode(codec))
+    result, _ = parse_listing_file(path)
+    assert pairs(result) == [A, card]
+    assert result.encoding in ("cp1252", "latin-1")
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize("name", ["utf16le.txt", "utf16be.txt"])
+def test_utf16_with_bom(name: str) -> None:
+    result, _ = parse_listing_file(FIXTURES / name)
+    assert pairs(result) == [NYSTROM, SIGMA, C]
+    assert result.encoding == "utf-16"
+    assert result.rejections == []
+
+
+# --------------------------------------------------------------------- file errors
+
+
+def _one_line_naming(exc: ListingFileError, name: str) -> None:
+    message = str(exc)
+    assert name in message
+    assert "\n" not in message and "\r" not in message
+
+
+def test_binary_file_raises_naming_it() -> None:
+    with pytest.raises(ListingFileError) as info:
+        parse_listing_file(FIXTURES / "binary.png")
+    _one_line_naming(info.value, "binary.png")
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(ListingFileError) as info:
+        parse_listing_file(tmp_path / "nope.txt")
+    _one_line_naming(info.value, "nope.txt")
+
+
+def test_directory_raises(tmp_path: Path) -> None:
+    folder = tmp_path / "a_folder.txt"
+    folder.mkdir()
+    with pytest.raises(ListingFileError) as info:
+        parse_listing_file(folder)
+    _one_line_naming(info.value, "a_folder.txt")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads anything")
+def test_unreadable_file_raises(tmp_path: Path) -> None:
+    path = tmp_path / "locked.txt"
+    path.write_text(listing(A))
+    path.chmod(0)
+    try:
+        with pytest.raises(ListingFileError) as info:
+            parse_listing_file(path)
+        _one_line_naming(info.value, "locked.txt")
+    finally:
+        path.chmod(0o600)
+
+
+def test_truncated_utf16_raises() -> None:
+    with pytest.raises(ListingFileError):
+        decode_listing(b"\xff\xfe" + "abc".encode("utf-16-le") + b"\x00", "odd.txt")
+
+
+# ------------------------------------------------------------- quarantined cards
+
+
+def test_duplicate_card_is_quarantined() -> None:
+    text = listing(A, B, A, C)
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert [r.position for r in result.records] == [1, 2, 3]
+    [dup] = result.rejections
+    assert dup.reason.startswith("duplicate card")
+    assert "position 1" in dup.reason
+    assert dup.line == 5 and dup.lines == (5, 6)
+    assert_accounted(text, result)
+
+
+@pytest.mark.parametrize(
+    ("parts", "good", "bad_line", "reason"),
+    [
+        ((A, B, (C[0],)), [A, B], 5, "title without abstract at end of file"),
+        ((A, (D[0],), B, C), [A, B, C], 3, "title without abstract"),
+        ((A, (D[1],), B, C), [A, B, C], 3, "abstract without title"),
+        (((D[1],), A, B), [A, B], 1, "abstract without title"),
+    ],
+    ids=["title-at-end", "title-in-middle", "abstract-in-middle", "abstract-first"],
+)
+def test_broken_card_is_rejected_and_neighbours_kept(
+    parts: tuple, good: list, bad_line: int, reason: str
+) -> None:
+    text = listing(*parts)
+    result = parse_listing(text)
+    assert pairs(result) == good
+    [rejection] = result.rejections
+    assert rejection.line == bad_line
+    assert rejection.reason.startswith(reason)
+    assert_accounted(text, result)
+
+
+def test_title_at_end_without_newline_is_rejected() -> None:
+    text = listing(A, B) + C[0]
+    result = parse_listing(text)
+    assert pairs(result) == [A, B]
+    assert [r.reason for r in result.rejections] == ["title without abstract at end of file"]
+
+
+@pytest.mark.parametrize(
+    "dirty",
+    [
+        A[0].replace("Discrete", "Dis\u200bcrete"),
+        A[0].replace("Flow", "\u2060Flow\u200d"),
+        "\ufeff" + A[0].replace("Matching", "Match\u00ading"),
+        A[0].replace(" for ", " \x07for\x1b "),
+        A[0] + "\x00\u202e",
+        "\t" + A[0].replace(" ", "  ") + " \x7f",
+    ],
+    ids=["zwsp", "wj-zwj", "bom-shy", "bel-esc", "nul-rlo", "spaces-del"],
+)
+def test_invisible_and_control_characters_removed_from_titles(dirty: str) -> None:
+    text = listing((dirty, A[1]), B)
+    result = parse_listing(text)
+    assert pairs(result) == [A, B]
+    assert clean_line(dirty) == A[0]
+
+
+def test_overlong_line_rejected_rest_kept() -> None:
+    monster = "lorem ipsum " * (MAX_LINE_CHARS // 12 + 10)
+    text = listing(A, monster, B, C)
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    [rejection] = result.rejections
+    assert rejection.line == 3
+    assert "longer than" in rejection.reason
+    assert len(rejection.raw_text) <= 2000
+    assert_accounted(text, result)
+
+
+# ----------------------------------------------------------------------- wrapping
+
+
+def wrap_cards(cards: list[tuple[str, str]], width: int, hyphens: bool) -> str:
+    out: list[str] = []
+    for title, abstract in cards:
+        out += textwrap.wrap(title, width, break_on_hyphens=hyphens)
+        out += textwrap.wrap(abstract, width, break_on_hyphens=hyphens)
+    return "\n".join(out) + "\n"
+
+
+def test_wrapped_three_cards_come_back_exactly() -> None:
+    cards = [CARDS[0], CARDS[17], CARDS[42]]
+    text = wrap_cards(cards, 80, hyphens=False)
+    assert max(len(x) for x in text.splitlines()) <= 80
+    assert len(text.splitlines()) > 20
+    result = parse_listing(text)
+    assert pairs(result) == cards
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+def test_wrapped_with_chrome_tail_looking_line() -> None:
+    """The wrapped last line of a sentence is text, even if it reads like chrome."""
+    abstract = "We release code and weights for every model on Hugging Face."
+    width = next(w for w in range(40, 80) if textwrap.wrap(abstract, w)[-1] == "Hugging Face.")
+    cards = [A, (B[0], B[1] + " " + abstract), C]
+    text = wrap_cards(cards, width, hyphens=False)
+    result = parse_listing(text)
+    assert result.records[1].abstract.endswith(abstract)
+    assert_accounted(text, result)
+
+
+@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize("hyphens", [False, True], ids=["nohyph", "hyph"])
+def test_wrapped_sample_mostly_recovered(width: int, hyphens: bool) -> None:
+    text = wrap_cards(CARDS, width, hyphens)
+    result = parse_listing(text)
+    got = set(pairs(result))
+    exact = sum(card in got for card in CARDS)
+    assert exact >= 0.95 * len(CARDS), f"{exact}/200 recovered at width {width}"
+    assert_accounted(text, result)
+
+
+# ---------------------------------------------------------------------- dataclasses
+
+
+def test_dataclasses_keep_positional_construction() -> None:
+    record = ListingRecord(1, "T", "A", "T\nA", 7)
+    assert record.lines == ()
+    rejection = Rejection(3, "x", "why")
+    assert rejection.lines == ()
+    assert ParseResult().chrome == []
+
+
+# ---------------------------------------------------------------------------- fuzz
+
+_CONTROL = st.text(
+    alphabet=st.sampled_from(
+        "\x00\x01\x07\x0b\x0c\x1b\x1c\x1f\x7f\x85\x9f\u200b\u200d\u2028\u2029\u202e\ufeff\xad\t "
+    ),
+    min_size=1,
+    max_size=6,
+)
+_LINE = st.one_of(
+    st.sampled_from([x for card in CARDS[:40] for x in card]),
+    st.sampled_from([*CHROME_LINES, "Subscribe" + A[0], "SubscribeSubscribe"]),
+    st.text(max_size=80),
+    _CONTROL,
+    st.builds(lambda a, b: a + b, st.sampled_from(CARDS[5]), _CONTROL),
+    st.just(""),
+    st.just("   "),
+)
+_END = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(st.tuples(_LINE, _END), max_size=30), st.booleans())
+def test_fuzz_parse_never_raises_and_loses_nothing(
+    items: list[tuple[str, str]], final_newline: bool
+) -> None:
+    text = "".join(line + end for line, end in items)
+    if not final_newline and items:
+        text = text[: -len(items[-1][1])]
+    result = parse_listing(text)
+    assert [r.position for r in result.records] == list(range(1, len(result.records) + 1))
+    assert_accounted(text, result)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda p, b, s: p + b + s,
+            st.sampled_from([b"", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]),
+            st.binary(max_size=200),
+            st.sampled_from([b"", b"\x00", b"abc\n"]),
+        ),
+    )
+)
+def test_fuzz_decode_returns_text_or_file_error(data: bytes) -> None:
+    try:
+        text, encoding, warnings = decode_listing(data, "fuzz.bin")
+    except ListingFileError as exc:
+        assert "fuzz.bin" in str(exc) and "\n" not in str(exc)
+        return
+    assert isinstance(text, str) and isinstance(encoding, str)
+    assert all(isinstance(w, str) for w in warnings)
+    parse_listing(text)

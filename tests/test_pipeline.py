@@ -1,0 +1,108 @@
+"""The whole graph on a temporary home: idempotent dates, papers across dates, quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from orchestration import env
+from orchestration.cli import materialize
+from tests.conftest import land, sample_cards
+
+D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+
+TABLES = {
+    "raw.listings": "select * exclude (ingested_at) from raw.listings",
+    "raw.rejected_records": "select * exclude (ingested_at) from raw.rejected_records",
+    "papers": "select * from papers",
+    "paper_appearances": "select * from paper_appearances",
+}
+
+
+def snapshot(home: env.Home) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        return {name: sorted(con.execute(sql).fetchall()) for name, sql in TABLES.items()}
+
+
+@pytest.mark.slow
+def test_rerunning_a_date_leaves_identical_tables(home: env.Home) -> None:
+    cards = sample_cards()
+    land(home, D1, "page.txt", cards[:50])
+    materialize(home, D1)
+    first = snapshot(home)
+    materialize(home, D1)
+    assert snapshot(home) == first
+    assert len(first["raw.listings"]) == 50
+    assert len(first["papers"]) == 50
+
+
+@pytest.mark.slow
+def test_two_dates_sharing_papers_give_one_row_per_paper(home: env.Home) -> None:
+    cards = sample_cards()
+    land(home, D1, "page.txt", cards[:120])
+    # The next day lists papers 80..200, the shared ones re-ordered and one re-cased.
+    day2 = cards[80:][::-1]
+    day2[0] = (day2[0][0].upper() + "  ", day2[0][1])
+    land(home, D2, "page.txt", day2)
+    materialize(home, D1)
+    materialize(home, D2)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        papers = con.execute("select count(*), count(distinct paper_id) from papers").fetchone()
+        shared = con.execute(
+            "select count(*) from papers where times_listed = 2 "
+            "and first_listed = ? and last_listed = ?",
+            [D1, D2],
+        ).fetchone()[0]
+        appearances = con.execute("select count(*) from paper_appearances").fetchone()[0]
+        recased = con.execute(
+            "select times_listed, title from papers where lower(title) = lower(?)",
+            [cards[-1][0]],
+        ).fetchone()
+        ranks = con.execute(
+            "select best_rank from paper_appearances a join papers p using (paper_id) "
+            "where p.title = ? order by listing_date",
+            [cards[100][0]],
+        ).fetchall()
+    assert papers == (200, 200)
+    assert shared == 40
+    assert appearances == 120 + 120
+    # The re-cased title is the same paper; the latest listing's title wins.
+    assert recased == (1, cards[-1][0].upper())
+    assert ranks == [(101,), (len(day2) - 100 + 80,)]
+
+
+@pytest.mark.slow
+def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.Home) -> None:
+    cards = sample_cards()
+    folder = land(home, D1, "good.txt", cards[:30]).parent
+    (folder / "binary.bin").write_bytes(bytes(range(256)) * 8)
+    text = "\n".join([cards[40][0], cards[40][1], cards[41][1], cards[42][0], cards[42][1]])
+    (folder / "mixed.txt").write_text(text + "\n" + cards[43][0])
+    (folder / "z-again.txt").write_bytes((folder / "good.txt").read_bytes())
+    materialize(home, D1)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        kept = con.execute(
+            "select source_file, count(*) from raw.listings group by 1 order by 1"
+        ).fetchall()
+        reasons = con.execute(
+            "select source_file, reason from raw.rejected_records order by source_file, position"
+        ).fetchall()
+        papers = con.execute("select count(*) from papers").fetchone()[0]
+    assert kept == [("good.txt", 30), ("mixed.txt", 2)]
+    assert papers == 32
+    assert reasons == [
+        ("binary.bin", "binary.bin: binary data, not a text listing"),
+        ("mixed.txt", "abstract without title"),
+        ("mixed.txt", "title without abstract at end of file"),
+        ("z-again.txt", "z-again.txt: same content as good.txt, landed twice: skipped"),
+    ]
+
+
+@pytest.mark.slow
+def test_a_date_with_no_files_materializes_empty(home: env.Home) -> None:
+    materialize(home, D1)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.listings").fetchone() == (0,)
+        assert con.execute("select count(*) from papers").fetchone() == (0,)

@@ -1,0 +1,218 @@
+"""Suite for ``raw.paper_keyphrases`` checked against ``papers``.
+
+Frame: papers FULL OUTER JOIN keyphrase rows, one row per (paper, keyphrase);
+a paper with no keyphrases yields one row with null keyphrase columns and
+``n_keyphrases = 0``; a keyphrase row whose paper is not in ``papers`` has
+``paper_exists = false``.  Per-paper aggregates are repeated on every row:
+
+    n_keyphrases  count of keyphrase rows of the paper (0 if none)
+    min_rank      min(rank) of the paper (null if none)
+    max_rank      max(rank) of the paper (0 if none)
+    keyphrase_norm_lower  lower(keyphrase_norm), computed by DuckDB (Unicode-aware)
+
+Ranks are contiguous 1..k  <=>  min_rank = 1, max_rank = n_keyphrases and
+(paper_id, rank) unique — three expectations below.
+
+With a ``listing_date``: only papers that appeared that day (``paper_appearances``)
+plus orphan keyphrase rows (paper not in ``papers`` at all).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from expectations.runner import WARN, col, expect, new_suite
+
+NAME = "keyphrases"
+REQUIRED_TABLES = ("papers", "raw.paper_keyphrases")
+
+_BODY = """
+WITH k AS (SELECT * FROM raw.paper_keyphrases),
+per_paper AS (
+    SELECT paper_id, count(*) AS n_keyphrases, min(rank) AS min_rank, max(rank) AS max_rank
+    FROM k GROUP BY paper_id
+),
+p AS (SELECT paper_id FROM papers {paper_filter})
+SELECT
+    coalesce(p.paper_id, k.paper_id)      AS paper_id,
+    p.paper_id IS NOT NULL                AS paper_exists,
+    k.rank,
+    k.keyphrase,
+    k.keyphrase_norm,
+    lower(k.keyphrase_norm)               AS keyphrase_norm_lower,
+    k.score,
+    k.extractor_version,
+    coalesce(pp.n_keyphrases, 0)          AS n_keyphrases,
+    pp.min_rank,
+    coalesce(pp.max_rank, 0)              AS max_rank
+FROM p
+FULL OUTER JOIN k ON k.paper_id = p.paper_id
+LEFT JOIN per_paper AS pp ON pp.paper_id = coalesce(p.paper_id, k.paper_id)
+WHERE p.paper_id IS NOT NULL
+   OR NOT EXISTS (SELECT 1 FROM papers AS all_p WHERE all_p.paper_id = k.paper_id)
+ORDER BY 1, k.rank
+"""
+QUERY_ALL = _BODY.format(paper_filter="")
+QUERY = _BODY.format(
+    paper_filter="WHERE paper_id IN (SELECT paper_id FROM paper_appearances WHERE listing_date = ?)"
+)
+
+
+def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
+    if listing_date is None:
+        return QUERY_ALL, []
+    return QUERY, [listing_date]
+
+
+def build_suite(
+    *,
+    min_keyphrases: int = 1,
+    max_keyphrases: int | None = 50,
+    max_len: int = 100,
+) -> Any:
+    has_kp = col("n_keyphrases") > 0  # rows that carry a keyphrase (row_condition)
+    e = [
+        expect(
+            "ExpectTableRowCountToBeBetween",
+            min_value=1,
+            why="no papers at all for the day: the extraction ran on an empty input",
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="paper_id",
+            why="keyphrase rows without paper_id cannot be attributed",
+        ),
+        expect(
+            "ExpectColumnValuesToBeInSet",
+            column="paper_exists",
+            value_set=[True],
+            why=(
+                "orphan keyphrases (paper re-keyed or deleted) inflate keyword counts for papers "
+                "that do not exist"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="n_keyphrases",
+            min_value=min_keyphrases,
+            why=(
+                "extractor silently skipped papers (crash, empty abstract, filter too strict): "
+                "they vanish from trends"
+            ),
+        ),
+        # contiguous ranks 1..k
+        expect(
+            "ExpectColumnValuesToBeInSet",
+            column="min_rank",
+            value_set=[1],
+            why="ranks start at 0 or 2: off-by-one in the extractor writer",
+        ),
+        expect(
+            "ExpectColumnPairValuesToBeEqual",
+            column_A="max_rank",
+            column_B="n_keyphrases",
+            why="gaps in ranks: rows were dropped after ranking (e.g. a filter after top-k)",
+        ),
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["paper_id", "rank"],
+            why="re-extraction appended instead of replacing: every keyphrase counted twice",
+        ),
+        # values
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="score",
+            row_condition=has_kp,
+            why="NaN/null score (division by zero in the scorer) breaks ranking",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="score",
+            min_value=0,
+            max_value=1,
+            why="un-normalised raw YAKE scores (lower-is-better, unbounded) leaked through",
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="keyphrase",
+            row_condition=has_kp,
+            why="null surface form: the digest has nothing to show",
+        ),
+        expect(
+            "ExpectColumnValueLengthsToBeBetween",
+            column="keyphrase",
+            min_value=1,
+            max_value=max_len,
+            why=(
+                "empty phrase, or a whole sentence emitted as a 'keyphrase' (n-gram limit "
+                "misconfigured)"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="keyphrase_norm",
+            row_condition=has_kp,
+            why="null normal form drops the keyphrase from every trend",
+        ),
+        expect(
+            "ExpectColumnValueLengthsToBeBetween",
+            column="keyphrase_norm",
+            min_value=1,
+            max_value=max_len,
+            why="empty or sentence-long normal forms",
+        ),
+        expect(
+            "ExpectColumnValuesToMatchRegex",
+            column="keyphrase_norm",
+            regex=r"\S",
+            why="whitespace-only normal form groups unrelated phrases together",
+        ),
+        expect(
+            "ExpectColumnPairValuesToBeEqual",
+            column_A="keyphrase_norm",
+            column_B="keyphrase_norm_lower",
+            why="normal form not lowercased: 'LLM' and 'llm' split one trend in two",
+        ),
+        expect(
+            "ExpectColumnValuesToNotMatchRegex",
+            column="keyphrase_norm",
+            regex=r"^\s|\s$|\s\s",
+            why="untrimmed/double spaces in the normal form split one trend in two",
+        ),
+        # soft signals
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["paper_id", "keyphrase_norm"],
+            severity=WARN,
+            why=(
+                "two surface forms of one paper normalise to the same phrase: the paper may be "
+                "counted twice"
+            ),
+        ),
+        expect(
+            "ExpectColumnUniqueValueCountToBeBetween",
+            column="extractor_version",
+            max_value=1,
+            severity=WARN,
+            why="mixed extractor versions: a partial re-extraction makes windows incomparable",
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="extractor_version",
+            row_condition=has_kp,
+            severity=WARN,
+            why="untraceable rows: cannot tell which extractor produced them",
+        ),
+    ]
+    if max_keyphrases is not None:
+        e.append(
+            expect(
+                "ExpectColumnValuesToBeBetween",
+                column="n_keyphrases",
+                max_value=max_keyphrases,
+                severity=WARN,
+                why="far more keyphrases than top-k: re-extraction appended with continued ranks",
+            )
+        )
+    return new_suite(NAME, e, stage=NAME)

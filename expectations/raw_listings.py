@@ -1,0 +1,188 @@
+"""Suite for ``raw.listings`` — one frame per listing date (all dates if None).
+
+Gates (severity "error") stop the listing from being published; "warn" are
+soft signals.  Each expectation's ``why`` names the failure it is there for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from expectations.runner import WARN, expect, new_suite
+
+NAME = "raw_listings"
+REQUIRED_TABLES = ("raw.listings",)
+REQUIRED_COLUMNS = (
+    "listing_date",
+    "source_file",
+    "file_sha256",
+    "position",
+    "title",
+    "abstract",
+    "raw_text",
+    "ingested_at",
+)
+
+# SELECT * on purpose: a dropped/renamed column reaches the frame and is named
+# by expect_table_columns_to_match_set instead of failing inside DuckDB.
+QUERY = "SELECT * FROM raw.listings WHERE listing_date = ? ORDER BY source_file, position"
+QUERY_ALL = "SELECT * FROM raw.listings ORDER BY listing_date, source_file, position"
+
+MIN_DATE = dt.datetime(2000, 1, 1)
+
+
+def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
+    if listing_date is None:
+        return QUERY_ALL, []
+    return QUERY, [listing_date]
+
+
+def build_suite(
+    *,
+    min_rows: int = 5,
+    title_len: tuple[int, int] = (5, 400),
+    abstract_len: tuple[int, int] = (50, 10_000),
+    max_date: dt.date | None = None,
+) -> Any:
+    """``min_rows``: a listing date with fewer cards is a partial page.
+    ``max_date``: latest plausible listing date (default: today + 1 day)."""
+    latest = max_date or (dt.date.today() + dt.timedelta(days=1))
+    latest_dt = dt.datetime.combine(latest, dt.time.max)
+    e = [
+        expect(
+            "ExpectTableColumnsToMatchSet",
+            column_set=list(REQUIRED_COLUMNS),
+            exact_match=False,
+            why=(
+                "parser/loader schema drift: a renamed or dropped column silently nulls every "
+                "downstream field"
+            ),
+        ),
+        expect(
+            "ExpectTableRowCountToBeBetween",
+            min_value=min_rows,
+            why=(
+                "partial page: the feed shrank (network cut, layout change) and most papers are "
+                "missing"
+            ),
+        ),
+        # listing_date
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="listing_date",
+            why=(
+                "date not parsed from the file name/header: rows would fall out of every daily "
+                "window"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="listing_date",
+            min_value=MIN_DATE,
+            max_value=latest_dt,
+            why=(
+                "mis-parsed date (epoch 1970, swapped day/month, year 2100) shifts papers into "
+                "wrong windows"
+            ),
+        ),
+        # file identity
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="source_file",
+            why="rows without provenance cannot be re-ingested idempotently or traced",
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="file_sha256",
+            why="missing content hash breaks idempotent re-ingestion (duplicates on re-run)",
+        ),
+        expect(
+            "ExpectColumnValuesToMatchRegex",
+            column="file_sha256",
+            regex=r"^[0-9a-f]{64}$",
+            why="hash truncated/uppercased/other algorithm: dedupe by hash stops matching",
+        ),
+        # position
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="position",
+            why="rank on the page is the trend signal's tie-breaker and part of the row key",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="position",
+            min_value=1,
+            why="0-based or negative positions: off-by-one in the card enumerator",
+        ),
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["source_file", "position"],
+            why="the same file ingested twice (or two cards given one rank) double-counts papers",
+        ),
+        # title
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="title",
+            why="card parsed without a title: cannot identify the paper",
+        ),
+        expect(
+            "ExpectColumnValuesToMatchRegex",
+            column="title",
+            regex=r"\S",
+            why="empty/whitespace-only title from a selector that no longer matches",
+        ),
+        expect(
+            "ExpectColumnValueLengthsToBeBetween",
+            column="title",
+            min_value=title_len[0],
+            max_value=title_len[1],
+            why="a title is not 1,500 characters (abstract bled into it) nor 2 (truncated)",
+        ),
+        # abstract
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="abstract",
+            why=(
+                "keyphrases are extracted from the abstract; none means the paper is invisible to "
+                "trends"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToMatchRegex",
+            column="abstract",
+            regex=r"\S",
+            why="empty/whitespace-only abstract from a selector that no longer matches",
+        ),
+        expect(
+            "ExpectColumnValueLengthsToBeBetween",
+            column="abstract",
+            min_value=abstract_len[0],
+            max_value=abstract_len[1],
+            why=(
+                "an abstract is not 20 characters (truncated/placeholder) nor 50k (page text "
+                "captured)"
+            ),
+        ),
+        # soft signals
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["source_file", "title"],
+            severity=WARN,
+            why="same card twice in one file: pagination overlap or a duplicated page block",
+        ),
+        expect(
+            "ExpectColumnValuesToNotMatchRegex",
+            column="title",
+            regex=r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?>",
+            severity=WARN,
+            why="HTML tags left in titles: markup stripping failed after a layout change",
+        ),
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="raw_text",
+            severity=WARN,
+            why="raw card text is what lets us re-parse after a parser fix",
+        ),
+    ]
+    return new_suite(NAME, e, stage=NAME, min_rows=min_rows)

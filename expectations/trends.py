@@ -1,0 +1,202 @@
+"""Suite for ``keyword_daily`` + ``keyword_trends`` (one stage, one frame).
+
+Frame = UNION ALL BY NAME of three row kinds, told apart by ``source_table``:
+
+* ``summary`` (always exactly one row, so "is the window empty?" is checkable
+  even when both tables have no rows for the day): ``summary_date`` (the
+  listing date, or the latest ``paper_appearances`` date when None),
+  ``listed_papers`` (papers that appeared that day), ``daily_rows``,
+  ``trend_rows`` (rows of each table for that date).
+* ``keyword_daily`` rows: ``listing_date, keyphrase_norm, papers, papers_listed``
+  plus ``appearances_listed`` (papers in ``paper_appearances`` that day).
+* ``keyword_trends`` rows: ``as_of_date, keyphrase_norm, papers_current,
+  papers_reference, share_current, share_reference, z_score, status``.
+
+Column-map expectations ignore nulls, so columns that only exist for one row
+kind need no row condition; where nulls matter a ``row_condition`` on
+``source_table`` is used.  With ``listing_date=None`` all daily/trend rows are
+checked and the summary is for the latest listed day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from expectations.runner import WARN, col, expect, new_suite
+
+NAME = "trends"
+REQUIRED_TABLES = ("keyword_daily", "keyword_trends", "paper_appearances")
+STATUSES = ("new", "rising", "falling", "steady")
+
+_BODY = """
+WITH d AS (
+    SELECT coalesce(CAST(? AS DATE), (SELECT max(listing_date) FROM paper_appearances)) AS day
+),
+listed AS (
+    SELECT listing_date, count(DISTINCT paper_id) AS n FROM paper_appearances GROUP BY listing_date
+)
+SELECT 'summary' AS source_table,
+       d.day AS summary_date,
+       coalesce((SELECT n FROM listed WHERE listed.listing_date = d.day), 0) AS listed_papers,
+       (SELECT count(*) FROM keyword_daily AS kd WHERE kd.listing_date = d.day) AS daily_rows,
+       (SELECT count(*) FROM keyword_trends AS kt WHERE kt.as_of_date = d.day) AS trend_rows
+FROM d
+UNION ALL BY NAME
+SELECT 'keyword_daily' AS source_table,
+       kd.listing_date, kd.keyphrase_norm, kd.papers, kd.papers_listed,
+       coalesce(listed.n, 0) AS appearances_listed
+FROM keyword_daily AS kd
+LEFT JOIN listed ON listed.listing_date = kd.listing_date
+{daily_filter}
+UNION ALL BY NAME
+SELECT 'keyword_trends' AS source_table,
+       kt.as_of_date, kt.keyphrase_norm, kt.papers_current, kt.papers_reference,
+       kt.share_current, kt.share_reference, kt.z_score, kt.status
+FROM keyword_trends AS kt
+{trends_filter}
+"""
+QUERY_ALL = _BODY.format(daily_filter="", trends_filter="")
+QUERY = _BODY.format(
+    daily_filter="WHERE kd.listing_date = CAST(? AS DATE)",
+    trends_filter="WHERE kt.as_of_date = CAST(? AS DATE)",
+)
+
+
+def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
+    if listing_date is None:
+        return QUERY_ALL, [None]
+    return QUERY, [listing_date, listing_date, listing_date]
+
+
+def build_suite(*, max_abs_z: float = 1_000.0) -> Any:
+    is_trend = col("source_table") == "keyword_trends"
+    day_has_listing = col("listed_papers") > 0  # only the summary row has listed_papers
+    e = [
+        # windows non-empty when there was a listing
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="daily_rows",
+            min_value=1,
+            row_condition=day_has_listing,
+            why=(
+                "papers were listed that day but keyword_daily has no rows: the daily model ran "
+                "before keyphrases landed"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="trend_rows",
+            min_value=1,
+            row_condition=day_has_listing,
+            why=(
+                "papers were listed that day but keyword_trends is empty: the digest would be blank"
+            ),
+        ),
+        # keyword_daily
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="keyphrase_norm",
+            row_condition=col("source_table") != "summary",
+            why="null keyword group: rows that can never be shown or joined",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="papers",
+            min_value=1,
+            why="zero-count rows mean the aggregation emitted keyphrases with no paper (bad join)",
+        ),
+        expect(
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            column_A="papers_listed",
+            column_B="papers",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            why=(
+                "more papers with a keyphrase than papers listed: the keyphrase join fans out "
+                "(counts rows, not papers)"
+            ),
+        ),
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["listing_date", "keyphrase_norm"],
+            ignore_row_if="any_value_is_missing",
+            why="duplicate (day, keyword) rows: incremental model re-inserted a day",
+        ),
+        # keyword_trends
+        expect(
+            "ExpectColumnValuesToNotBeNull",
+            column="status",
+            row_condition=is_trend,
+            why="a trend row without status cannot be placed in the digest",
+        ),
+        expect(
+            "ExpectColumnValuesToBeInSet",
+            column="status",
+            value_set=list(STATUSES),
+            why="unknown status (typo/new label) is dropped by the digest template",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="share_current",
+            min_value=0,
+            max_value=1,
+            why="share > 1: numerator and denominator come from different windows",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="share_reference",
+            min_value=0,
+            max_value=1,
+            why="share > 1 or < 0 in the reference window: window arithmetic is off",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="papers_current",
+            min_value=0,
+            why="negative counts: a difference was stored instead of a count",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="papers_reference",
+            min_value=0,
+            why="negative counts in the reference window",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="z_score",
+            min_value=-max_abs_z,
+            max_value=max_abs_z,
+            why=(
+                "±inf z-scores (zero variance) would top the 'rising' ranking (null is allowed, "
+                "e.g. for new keywords)"
+            ),
+        ),
+        expect(
+            "ExpectCompoundColumnsToBeUnique",
+            column_list=["as_of_date", "keyphrase_norm"],
+            ignore_row_if="any_value_is_missing",
+            why="a keyword twice in one day's trends: appears twice in the digest",
+        ),
+        # soft signals
+        expect(
+            "ExpectColumnPairValuesToBeEqual",
+            column_A="papers_listed",
+            column_B="appearances_listed",
+            ignore_row_if="either_value_is_missing",
+            severity=WARN,
+            why=(
+                "keyword_daily's denominator disagrees with paper_appearances: built from a stale "
+                "snapshot"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="papers_reference",
+            max_value=0,
+            row_condition=col("status") == "new",
+            severity=WARN,
+            why="'new' keyword that already had papers in the reference window: status logic bug",
+        ),
+    ]
+    return new_suite(NAME, e, stage=NAME)

@@ -1,0 +1,1098 @@
+"""Tests for the Great Expectations suites in ``expectations``.
+
+* a clean warehouse (built here in DuckDB with the documented schemas) passes
+  every stage with no failure at all (not even warnings);
+* for every expectation of every suite there is a frame mutation that breaks
+  it, and the result names that expectation with the right severity (and a
+  test checks that no expectation is left without such a case);
+* end-to-end ``validate_stage`` cases against DuckDB (file and in-memory),
+  missing tables/columns, and ``save_report``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from expectations import runner
+from expectations.runner import (
+    ERROR,
+    STAGES,
+    WARN,
+    catalog,
+    save_report,
+    stage_module,
+    validate_frame,
+    validate_stage,
+)
+
+D0 = dt.date(2024, 2, 29)
+D = dt.date(2024, 3, 1)
+POOL = [
+    "Large Language Models",
+    "Diffusion Models",
+    "Reinforcement Learning",
+    "Graph Neural Networks",
+    "Retrieval-Augmented Generation",
+    "Vision Transformers",
+]
+
+SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE raw.listings (
+    listing_date DATE, source_file VARCHAR, file_sha256 VARCHAR, "position" INTEGER,
+    title VARCHAR, abstract VARCHAR, raw_text VARCHAR, ingested_at TIMESTAMP);
+CREATE TABLE raw.rejected_records (
+    listing_date DATE, source_file VARCHAR, file_sha256 VARCHAR, "position" INTEGER,
+    raw_text VARCHAR, reason VARCHAR, ingested_at TIMESTAMP);
+CREATE TABLE papers (
+    paper_id VARCHAR, title VARCHAR, abstract VARCHAR, code_url VARCHAR,
+    first_listed DATE, last_listed DATE, times_listed INTEGER);
+CREATE TABLE paper_appearances (paper_id VARCHAR, listing_date DATE, best_rank INTEGER);
+CREATE TABLE raw.paper_keyphrases (
+    paper_id VARCHAR, rank INTEGER, keyphrase VARCHAR, keyphrase_norm VARCHAR,
+    score DOUBLE, extractor_version VARCHAR);
+CREATE TABLE keyword_daily (
+    listing_date DATE, keyphrase_norm VARCHAR, papers INTEGER, papers_listed INTEGER);
+CREATE TABLE keyword_trends (
+    as_of_date DATE, keyphrase_norm VARCHAR, papers_current INTEGER, papers_reference INTEGER,
+    share_current DOUBLE, share_reference DOUBLE, z_score DOUBLE, status VARCHAR);
+"""
+
+# papers 1..5 listed on D0, papers 1..6 listed on D
+LISTED = {D0: [1, 2, 3, 4, 5], D: [1, 2, 3, 4, 5, 6]}
+
+
+def _title(i: int) -> str:
+    return f"Paper number {i}: a study of {POOL[i % len(POOL)].lower()}"
+
+
+def _abstract(i: int) -> str:
+    return (
+        f"We study {POOL[i % len(POOL)].lower()} and {POOL[(i + 1) % len(POOL)].lower()}. "
+        "Our experiments on several benchmarks show consistent improvements over strong baselines."
+    )
+
+
+def populate(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+    ts = dt.datetime(2024, 3, 1, 6, 0, 0)
+    for day, ids in LISTED.items():
+        sha = f"{day:%Y%m%d}".ljust(64, "a")
+        for pos, i in enumerate(ids, start=1):
+            con.execute(
+                "INSERT INTO raw.listings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    day,
+                    f"listing_{day}.html",
+                    sha,
+                    pos,
+                    _title(i),
+                    _abstract(i),
+                    f"{_title(i)}\n{_abstract(i)}",
+                    ts,
+                ],
+            )
+            con.execute(
+                "INSERT INTO paper_appearances VALUES (md5('paper-' || ?)[1:16], ?, ?)",
+                [i, day, pos],
+            )
+    con.execute(
+        """
+        INSERT INTO papers
+        SELECT a.paper_id, l.title, l.abstract,
+               CASE WHEN a.paper_id < '8'
+                    THEN 'https://github.com/example/' || a.paper_id END,
+               min(a.listing_date), max(a.listing_date), count(DISTINCT a.listing_date)::INTEGER
+        FROM paper_appearances a
+        JOIN raw.listings l ON l.listing_date = a.listing_date AND l."position" = a.best_rank
+        GROUP BY ALL
+        """
+    )
+    for i in range(1, 7):
+        for rank in (1, 2, 3):
+            phrase = POOL[(i + rank - 1) % len(POOL)]
+            con.execute(
+                "INSERT INTO raw.paper_keyphrases "
+                "VALUES (md5('paper-' || ?)[1:16], ?, ?, lower(?), ?, 'yake-0.7.3')",
+                [i, rank, phrase, phrase, round(0.9 - 0.2 * rank, 2)],
+            )
+    con.execute(
+        """
+        INSERT INTO keyword_daily
+        SELECT a.listing_date, k.keyphrase_norm, count(DISTINCT a.paper_id)::INTEGER,
+               (SELECT count(DISTINCT paper_id) FROM paper_appearances b
+                 WHERE b.listing_date = a.listing_date)::INTEGER
+        FROM paper_appearances a JOIN raw.paper_keyphrases k USING (paper_id)
+        GROUP BY ALL
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO keyword_trends
+        SELECT c.listing_date, c.keyphrase_norm, c.papers, coalesce(r.papers, 0),
+               c.papers / c.papers_listed, coalesce(r.papers / r.papers_listed, 0),
+               (c.papers - coalesce(r.papers, 0)) / 1.5,
+               CASE WHEN r.papers IS NULL THEN 'new' WHEN c.papers > r.papers THEN 'rising'
+                    WHEN c.papers < r.papers THEN 'falling' ELSE 'steady' END
+        FROM keyword_daily c
+        LEFT JOIN keyword_daily r
+               ON r.keyphrase_norm = c.keyphrase_norm AND r.listing_date = c.listing_date - 1
+        WHERE c.listing_date = ?
+        """,
+        [D],
+    )
+
+
+def memory_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    populate(con)
+    return con
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    populate(con)
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def suites():
+    return {stage: stage_module(stage).build_suite() for stage in STAGES}
+
+
+@pytest.fixture(scope="module")
+def clean_frames(db_path):
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        frames = {}
+        for stage in STAGES:
+            sql, params = stage_module(stage).query(D)
+            frames[stage] = con.execute(sql, params).df()
+        return frames
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- clean
+@pytest.mark.parametrize("stage", STAGES)
+def test_clean_frame_passes_without_any_failure(stage, suites, clean_frames):
+    result = validate_frame(suites[stage], clean_frames[stage], listing_date=D)
+    assert result.failed == [], json.dumps(result.to_json(), indent=1)[:4000]
+    assert result.success
+    assert result.evaluated == len(suites[stage].expectations)
+    assert result.row_count == len(clean_frames[stage]) > 0
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_validate_stage_clean_file_db(stage, db_path):
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        result = validate_stage(con, stage, D)
+    finally:
+        con.close()
+    assert result.success and result.failed == [], result.to_json()
+    assert not result.skipped and result.error is None
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_validate_stage_all_dates(stage):
+    # listing_date=None validates whole tables; D0 has 5 cards = min_rows
+    result = validate_stage(memory_db(), stage, None)
+    assert result.success and result.failed == [], result.to_json()
+
+
+# --------------------------------------------------------------------------- mutations
+def _set(frame: pd.DataFrame, row: int, **values) -> pd.DataFrame:
+    for column, value in values.items():
+        if value is None and frame[column].dtype.kind in "iu":
+            frame[column] = frame[column].astype("Int64")
+        frame.loc[frame.index[row], column] = value
+    return frame
+
+
+def _paper_rows(frame: pd.DataFrame, n: int = 0) -> pd.Series:
+    pid = frame["paper_id"].iloc[n * 3]
+    return frame["paper_id"] == pid
+
+
+def _kp_set(frame, mask, **values):
+    for column, value in values.items():
+        frame.loc[mask, column] = value
+    return frame
+
+
+def _trend_row(frame: pd.DataFrame) -> int:
+    return int(frame.index[frame["source_table"] == "keyword_trends"][0])
+
+
+def _daily_row(frame: pd.DataFrame) -> int:
+    return int(frame.index[frame["source_table"] == "keyword_daily"][0])
+
+
+def _summary_row(frame: pd.DataFrame) -> int:
+    return int(frame.index[frame["source_table"] == "summary"][0])
+
+
+# (stage, case id, mutation(frame) -> frame, expectation type, column, severity)
+CASES = [
+    # ---- raw_listings
+    (
+        "raw_listings",
+        "column dropped",
+        lambda f: f.drop(columns=["abstract"]),
+        "expect_table_columns_to_match_set",
+        None,
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "partial page",
+        lambda f: f.head(1),
+        "expect_table_row_count_to_be_between",
+        None,
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null date",
+        lambda f: _set(f, 0, listing_date=pd.NaT),
+        "expect_column_values_to_not_be_null",
+        "listing_date",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "epoch date",
+        lambda f: _set(f, 1, listing_date=pd.Timestamp("1970-01-01")),
+        "expect_column_values_to_be_between",
+        "listing_date",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "future date",
+        lambda f: _set(f, 1, listing_date=pd.Timestamp("2100-01-01")),
+        "expect_column_values_to_be_between",
+        "listing_date",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null source_file",
+        lambda f: _set(f, 2, source_file=None),
+        "expect_column_values_to_not_be_null",
+        "source_file",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null sha",
+        lambda f: _set(f, 2, file_sha256=None),
+        "expect_column_values_to_not_be_null",
+        "file_sha256",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "uppercase sha",
+        lambda f: _set(f, 2, file_sha256="A" * 64),
+        "expect_column_values_to_match_regex",
+        "file_sha256",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "short sha",
+        lambda f: _set(f, 2, file_sha256="abc123"),
+        "expect_column_values_to_match_regex",
+        "file_sha256",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null position",
+        lambda f: _set(f, 3, position=None),
+        "expect_column_values_to_not_be_null",
+        "position",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "0-based position",
+        lambda f: _set(f, 0, position=0),
+        "expect_column_values_to_be_between",
+        "position",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "duplicate position",
+        lambda f: _set(f, 1, position=1),
+        "expect_compound_columns_to_be_unique",
+        "source_file,position",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null title",
+        lambda f: _set(f, 0, title=None),
+        "expect_column_values_to_not_be_null",
+        "title",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "blank title",
+        lambda f: _set(f, 0, title="        "),
+        "expect_column_values_to_match_regex",
+        "title",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "title 1500 chars",
+        lambda f: _set(f, 0, title="x" * 1500),
+        "expect_column_value_lengths_to_be_between",
+        "title",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "null abstract",
+        lambda f: _set(f, 0, abstract=None),
+        "expect_column_values_to_not_be_null",
+        "abstract",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "blank abstract",
+        lambda f: _set(f, 0, abstract=" " * 80),
+        "expect_column_values_to_match_regex",
+        "abstract",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "abstract 20 chars",
+        lambda f: _set(f, 0, abstract="An abstract of 20 ch"),
+        "expect_column_value_lengths_to_be_between",
+        "abstract",
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "repeated card",
+        lambda f: _set(f, 1, title=f["title"].iloc[0]),
+        "expect_compound_columns_to_be_unique",
+        "source_file,title",
+        WARN,
+    ),
+    (
+        "raw_listings",
+        "html in title",
+        lambda f: _set(f, 1, title="<em>Sparse</em> attention for all"),
+        "expect_column_values_to_not_match_regex",
+        "title",
+        WARN,
+    ),
+    (
+        "raw_listings",
+        "null raw_text",
+        lambda f: _set(f, 1, raw_text=None),
+        "expect_column_values_to_not_be_null",
+        "raw_text",
+        WARN,
+    ),
+    # ---- papers
+    (
+        "papers",
+        "column dropped",
+        lambda f: f.drop(columns=["times_listed"]),
+        "expect_table_columns_to_match_set",
+        None,
+        ERROR,
+    ),
+    (
+        "papers",
+        "empty table",
+        lambda f: f.head(0),
+        "expect_table_row_count_to_be_between",
+        None,
+        ERROR,
+    ),
+    (
+        "papers",
+        "null id",
+        lambda f: _set(f, 0, paper_id=None),
+        "expect_column_values_to_not_be_null",
+        "paper_id",
+        ERROR,
+    ),
+    (
+        "papers",
+        "duplicate id",
+        lambda f: _set(f, 1, paper_id=f["paper_id"].iloc[0]),
+        "expect_column_values_to_be_unique",
+        "paper_id",
+        ERROR,
+    ),
+    (
+        "papers",
+        "full sha id",
+        lambda f: _set(f, 0, paper_id="ab" * 32),
+        "expect_column_values_to_match_regex",
+        "paper_id",
+        ERROR,
+    ),
+    (
+        "papers",
+        "null title",
+        lambda f: _set(f, 0, title=None),
+        "expect_column_values_to_not_be_null",
+        "title",
+        ERROR,
+    ),
+    (
+        "papers",
+        "blank title",
+        lambda f: _set(f, 0, title=""),
+        "expect_column_values_to_match_regex",
+        "title",
+        ERROR,
+    ),
+    (
+        "papers",
+        "null first_listed",
+        lambda f: _set(f, 0, first_listed=pd.NaT),
+        "expect_column_values_to_not_be_null",
+        "first_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "null last_listed",
+        lambda f: _set(f, 0, last_listed=pd.NaT),
+        "expect_column_values_to_not_be_null",
+        "last_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "first after last",
+        lambda f: _set(f, 0, first_listed=pd.Timestamp("2024-03-05")),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "last_listed,first_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "future last_listed",
+        lambda f: _set(f, 0, last_listed=pd.Timestamp("2100-01-01"), listed_span_days=40000),
+        "expect_column_values_to_be_between",
+        "last_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "null times_listed",
+        lambda f: _set(f, 0, times_listed=None),
+        "expect_column_values_to_not_be_null",
+        "times_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "times_listed 0",
+        lambda f: _set(f, 0, times_listed=0),
+        "expect_column_values_to_be_between",
+        "times_listed",
+        ERROR,
+    ),
+    (
+        "papers",
+        "javascript url",
+        lambda f: _set(f, 0, code_url="javascript:alert(1)"),
+        "expect_column_values_to_match_regex",
+        "code_url",
+        ERROR,
+    ),
+    (
+        "papers",
+        "schemeless url",
+        lambda f: _set(f, 0, code_url="github.com/foo/bar"),
+        "expect_column_values_to_match_regex",
+        "code_url",
+        ERROR,
+    ),
+    (
+        "papers",
+        "quote-breaking url",
+        lambda f: _set(f, 0, code_url='https://x.org/"onmouseover="x'),
+        "expect_column_values_to_match_regex",
+        "code_url",
+        ERROR,
+    ),
+    (
+        "papers",
+        "times > span",
+        lambda f: _set(f, 0, times_listed=7),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "listed_span_days,times_listed",
+        WARN,
+    ),
+    (
+        "papers",
+        "null abstract",
+        lambda f: _set(f, 0, abstract=None),
+        "expect_column_values_to_not_be_null",
+        "abstract",
+        WARN,
+    ),
+    # ---- keyphrases (frame: one row per paper x keyphrase, per-paper aggregates repeated)
+    (
+        "keyphrases",
+        "no papers",
+        lambda f: f.head(0),
+        "expect_table_row_count_to_be_between",
+        None,
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "null paper_id",
+        lambda f: _set(f, 0, paper_id=None),
+        "expect_column_values_to_not_be_null",
+        "paper_id",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "orphan keyphrase",
+        lambda f: _set(f, 0, paper_exists=False),
+        "expect_column_values_to_be_in_set",
+        "paper_exists",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "paper without keyphrases",
+        lambda f: _kp_set(f, _paper_rows(f), n_keyphrases=0),
+        "expect_column_values_to_be_between",
+        "n_keyphrases",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "ranks from 0",
+        lambda f: _kp_set(f, _paper_rows(f), min_rank=0),
+        "expect_column_values_to_be_in_set",
+        "min_rank",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "rank gap",
+        lambda f: _kp_set(f, _paper_rows(f), max_rank=4),
+        "expect_column_pair_values_to_be_equal",
+        "max_rank,n_keyphrases",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "duplicate rank",
+        lambda f: _set(f, 1, rank=1),
+        "expect_compound_columns_to_be_unique",
+        "paper_id,rank",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "NaN score",
+        lambda f: _set(f, 0, score=float("nan")),
+        "expect_column_values_to_not_be_null",
+        "score",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "raw yake score",
+        lambda f: _set(f, 0, score=3.7),
+        "expect_column_values_to_be_between",
+        "score",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "null keyphrase",
+        lambda f: _set(f, 0, keyphrase=None),
+        "expect_column_values_to_not_be_null",
+        "keyphrase",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "sentence keyphrase",
+        lambda f: _set(f, 0, keyphrase="word " * 40),
+        "expect_column_value_lengths_to_be_between",
+        "keyphrase",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "null norm",
+        lambda f: _set(f, 0, keyphrase_norm=None, keyphrase_norm_lower=None),
+        "expect_column_values_to_not_be_null",
+        "keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "empty norm",
+        lambda f: _set(f, 0, keyphrase_norm="", keyphrase_norm_lower=""),
+        "expect_column_value_lengths_to_be_between",
+        "keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "blank norm",
+        lambda f: _set(f, 0, keyphrase_norm="   ", keyphrase_norm_lower="   "),
+        "expect_column_values_to_match_regex",
+        "keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "uppercase norm",
+        lambda f: _set(f, 0, keyphrase_norm="LLM", keyphrase_norm_lower="llm"),
+        "expect_column_pair_values_to_be_equal",
+        "keyphrase_norm,keyphrase_norm_lower",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "double space norm",
+        lambda f: _set(f, 0, keyphrase_norm="large  models", keyphrase_norm_lower="large  models"),
+        "expect_column_values_to_not_match_regex",
+        "keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "keyphrases",
+        "same norm twice in paper",
+        lambda f: _set(
+            f,
+            1,
+            keyphrase_norm=f["keyphrase_norm"].iloc[0],
+            keyphrase_norm_lower=f["keyphrase_norm"].iloc[0],
+        ),
+        "expect_compound_columns_to_be_unique",
+        "paper_id,keyphrase_norm",
+        WARN,
+    ),
+    (
+        "keyphrases",
+        "mixed extractor versions",
+        lambda f: _set(f, 0, extractor_version="yake-0.8.0"),
+        "expect_column_unique_value_count_to_be_between",
+        "extractor_version",
+        WARN,
+    ),
+    (
+        "keyphrases",
+        "null extractor version",
+        lambda f: _set(f, 0, extractor_version=None),
+        "expect_column_values_to_not_be_null",
+        "extractor_version",
+        WARN,
+    ),
+    (
+        "keyphrases",
+        "appended re-extraction",
+        lambda f: _kp_set(f, _paper_rows(f), n_keyphrases=60, max_rank=60),
+        "expect_column_values_to_be_between",
+        "n_keyphrases",
+        WARN,
+    ),
+    # ---- trends (union frame: summary / keyword_daily / keyword_trends rows)
+    (
+        "trends",
+        "daily window empty",
+        lambda f: _set(f, _summary_row(f), daily_rows=0),
+        "expect_column_values_to_be_between",
+        "daily_rows",
+        ERROR,
+    ),
+    (
+        "trends",
+        "trend window empty",
+        lambda f: _set(f, _summary_row(f), trend_rows=0),
+        "expect_column_values_to_be_between",
+        "trend_rows",
+        ERROR,
+    ),
+    (
+        "trends",
+        "null keyword",
+        lambda f: _set(f, _trend_row(f), keyphrase_norm=None),
+        "expect_column_values_to_not_be_null",
+        "keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "trends",
+        "zero papers",
+        lambda f: _set(f, _daily_row(f), papers=0),
+        "expect_column_values_to_be_between",
+        "papers",
+        ERROR,
+    ),
+    (
+        "trends",
+        "papers > listed",
+        lambda f: _set(f, _daily_row(f), papers=99),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "papers_listed,papers",
+        ERROR,
+    ),
+    (
+        "trends",
+        "duplicate daily row",
+        lambda f: pd.concat([f, f.loc[[_daily_row(f)]]], ignore_index=True),
+        "expect_compound_columns_to_be_unique",
+        "listing_date,keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "trends",
+        "null status",
+        lambda f: _set(f, _trend_row(f), status=None),
+        "expect_column_values_to_not_be_null",
+        "status",
+        ERROR,
+    ),
+    (
+        "trends",
+        "unknown status",
+        lambda f: _set(f, _trend_row(f), status="exploding"),
+        "expect_column_values_to_be_in_set",
+        "status",
+        ERROR,
+    ),
+    (
+        "trends",
+        "share > 1",
+        lambda f: _set(f, _trend_row(f), share_current=1.5),
+        "expect_column_values_to_be_between",
+        "share_current",
+        ERROR,
+    ),
+    (
+        "trends",
+        "negative ref share",
+        lambda f: _set(f, _trend_row(f), share_reference=-0.1),
+        "expect_column_values_to_be_between",
+        "share_reference",
+        ERROR,
+    ),
+    (
+        "trends",
+        "negative current",
+        lambda f: _set(f, _trend_row(f), papers_current=-1),
+        "expect_column_values_to_be_between",
+        "papers_current",
+        ERROR,
+    ),
+    (
+        "trends",
+        "negative reference",
+        lambda f: _set(f, _trend_row(f), papers_reference=-2),
+        "expect_column_values_to_be_between",
+        "papers_reference",
+        ERROR,
+    ),
+    (
+        "trends",
+        "infinite z",
+        lambda f: _set(f, _trend_row(f), z_score=math.inf),
+        "expect_column_values_to_be_between",
+        "z_score",
+        ERROR,
+    ),
+    (
+        "trends",
+        "duplicate trend row",
+        lambda f: pd.concat([f, f.loc[[_trend_row(f)]]], ignore_index=True),
+        "expect_compound_columns_to_be_unique",
+        "as_of_date,keyphrase_norm",
+        ERROR,
+    ),
+    (
+        "trends",
+        "stale denominator",
+        lambda f: _set(f, _daily_row(f), papers_listed=7),
+        "expect_column_pair_values_to_be_equal",
+        "papers_listed,appearances_listed",
+        WARN,
+    ),
+    (
+        "trends",
+        "new with history",
+        lambda f: _set(f, _trend_row(f), status="new", papers_reference=2),
+        "expect_column_values_to_be_between",
+        "papers_reference",
+        WARN,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "stage,mutate,expectation,column,severity",
+    [pytest.param(c[0], c[2], c[3], c[4], c[5], id=f"{c[0]}:{c[1]}") for c in CASES],
+)
+def test_mutation_breaks_named_expectation(
+    stage, mutate, expectation, column, severity, suites, clean_frames
+):
+    dirty = mutate(clean_frames[stage].copy())
+    result = validate_frame(suites[stage], dirty, listing_date=D)
+    hits = [f for f in result.failed if f.expectation == expectation and f.column == column]
+    assert hits, (
+        f"{expectation}({column}) did not fail; "
+        f"failed: {[(f.expectation, f.column) for f in result.failed]}"
+    )
+    assert any(h.severity == severity for h in hits)
+    # gate failures fail the suite; warn-only failures do not
+    assert result.success is not any(f.severity == ERROR for f in result.failed)
+    if severity == ERROR:
+        assert not result.success
+    json.dumps(result.to_json(), allow_nan=False)  # always JSON-safe
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_expectation_has_a_breaking_case(stage, suites):
+    declared = {(e["expectation"], e["column"], e["severity"]) for e in catalog(suites[stage])}
+    assert len(declared) == len(suites[stage].expectations), (
+        "ambiguous (type, column, severity) keys"
+    )
+    covered = {(c[3], c[4], c[5]) for c in CASES if c[0] == stage}
+    assert declared == covered, f"untested: {declared - covered}; stale cases: {covered - declared}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_expectation_has_severity_and_reason(stage, suites):
+    for entry in catalog(suites[stage]):
+        assert entry["severity"] in (ERROR, WARN)
+        assert len(entry["why"]) > 10, entry
+
+
+def test_warn_only_failure_keeps_success(suites, clean_frames):
+    dirty = _set(clean_frames["papers"].copy(), 0, abstract=None)
+    result = validate_frame(suites["papers"], dirty)
+    assert result.success
+    assert [f.severity for f in result.failed] == [WARN]
+    assert result.warnings and not result.errors
+
+
+def test_sample_rows_are_the_offending_rows(suites, clean_frames):
+    frame = clean_frames["raw_listings"].copy()
+    frame.index = frame.index + 100  # a non-range index must not confuse row lookup
+    frame.loc[frame.index[3], "title"] = "x" * 1500
+    result = validate_frame(suites["raw_listings"], frame)
+    (hit,) = [
+        f
+        for f in result.failed
+        if f.expectation == "expect_column_value_lengths_to_be_between" and f.column == "title"
+    ]
+    assert hit.observed["unexpected_count"] == 1
+    assert len(hit.sample_rows) == 1
+    assert hit.sample_rows[0]["position"] == 4 and hit.sample_rows[0]["title"].startswith("xxx")
+    assert hit.kwargs == {"column": "title", "min_value": 5, "max_value": 400}
+
+
+def test_sample_rows_capped_at_five(suites, clean_frames):
+    frame = clean_frames["raw_listings"].copy()
+    frame["position"] = 0
+    result = validate_frame(suites["raw_listings"], frame)
+    (hit,) = [
+        f
+        for f in result.failed
+        if f.expectation == "expect_column_values_to_be_between" and f.column == "position"
+    ]
+    assert hit.observed["unexpected_count"] == 6
+    assert len(hit.sample_rows) == 5
+
+
+def test_min_rows_param(clean_frames):
+    suite = stage_module("raw_listings").build_suite(min_rows=10)
+    result = validate_frame(suite, clean_frames["raw_listings"])
+    assert not result.success
+    (hit,) = result.failed
+    assert hit.expectation == "expect_table_row_count_to_be_between"
+    assert hit.observed == {"observed_value": 6}
+
+
+def test_python_date_objects_are_accepted(suites, clean_frames):
+    frame = clean_frames["raw_listings"].copy()
+    frame["listing_date"] = [d.date() for d in frame["listing_date"]]
+    assert validate_frame(suites["raw_listings"], frame).success
+
+
+# --------------------------------------------------------------------------- end to end
+def test_duplicate_paper_id_in_db(tmp_path):
+    path = tmp_path / "dup.duckdb"
+    con = duckdb.connect(str(path))
+    populate(con)
+    con.execute("INSERT INTO papers SELECT * FROM papers LIMIT 1")
+    result = validate_stage(con, "papers", D)
+    con.close()
+    assert not result.success
+    assert "expect_column_values_to_be_unique" in result.failed_types(ERROR)
+    (hit,) = [f for f in result.failed if f.expectation == "expect_column_values_to_be_unique"]
+    assert hit.column == "paper_id" and len(hit.sample_rows) == 2
+    assert hit.sample_rows[0]["paper_id"] == hit.sample_rows[1]["paper_id"]
+
+
+SQL_CASES = [
+    (
+        "raw_listings",
+        "DELETE FROM raw.listings WHERE listing_date = DATE '2024-03-01' AND \"position\" > 1",
+        "expect_table_row_count_to_be_between",
+        None,
+    ),
+    (
+        "raw_listings",
+        "INSERT INTO raw.listings "
+        "SELECT * FROM raw.listings WHERE listing_date = DATE '2024-03-01'",
+        "expect_compound_columns_to_be_unique",
+        "source_file,position",
+    ),
+    (
+        "keyphrases",
+        "DELETE FROM raw.paper_keyphrases "
+        "WHERE rank = 2 AND paper_id = (SELECT min(paper_id) FROM papers)",
+        "expect_column_pair_values_to_be_equal",
+        "max_rank,n_keyphrases",
+    ),
+    (
+        "keyphrases",
+        "DELETE FROM raw.paper_keyphrases WHERE paper_id = (SELECT min(paper_id) FROM papers)",
+        "expect_column_values_to_be_between",
+        "n_keyphrases",
+    ),
+    (
+        "keyphrases",
+        "UPDATE raw.paper_keyphrases SET rank = rank - 1",
+        "expect_column_values_to_be_in_set",
+        "min_rank",
+    ),
+    (
+        "keyphrases",
+        "INSERT INTO raw.paper_keyphrases "
+        "VALUES ('ffffffffffffffff', 1, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')",
+        "expect_column_values_to_be_in_set",
+        "paper_exists",
+    ),
+    (
+        "keyphrases",
+        "UPDATE raw.paper_keyphrases SET keyphrase_norm = 'Étude' WHERE rank = 1",
+        "expect_column_pair_values_to_be_equal",
+        "keyphrase_norm,keyphrase_norm_lower",
+    ),
+    ("trends", "DELETE FROM keyword_trends", "expect_column_values_to_be_between", "trend_rows"),
+    (
+        "trends",
+        "UPDATE keyword_daily SET papers = papers_listed + 1 "
+        "WHERE keyphrase_norm = 'diffusion models'",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "papers_listed,papers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "stage,sql,expectation,column", SQL_CASES, ids=[f"{c[0]}:{i}" for i, c in enumerate(SQL_CASES)]
+)
+def test_validate_stage_detects_sql_mutation(stage, sql, expectation, column):
+    con = memory_db()
+    con.execute(sql)
+    result = validate_stage(con, stage, D)
+    assert not result.success
+    assert any(f.expectation == expectation and f.column == column for f in result.failed), (
+        result.to_json()
+    )
+
+
+def test_missing_table_is_a_clear_failure_or_a_skip():
+    con = duckdb.connect()
+    con.execute(SCHEMA)
+    con.execute("DROP TABLE keyword_trends")
+    result = validate_stage(con, "trends", D)
+    assert not result.success and not result.skipped
+    assert result.failed[0].expectation == "table_exists"
+    assert "keyword_trends" in result.error
+    skipped = validate_stage(con, "trends", D, missing_ok=True)
+    assert skipped.success and skipped.skipped and skipped.evaluated == 0 and skipped.failed == []
+
+
+def test_missing_column_is_named_not_a_traceback():
+    con = memory_db()
+    con.execute("ALTER TABLE raw.listings DROP COLUMN raw_text")
+    result = validate_stage(con, "raw_listings", D)
+    assert not result.success
+    hit = [f for f in result.failed if f.expectation == "expect_table_columns_to_match_set"]
+    assert hit and "raw_text" in json.dumps(hit[0].observed)
+    con.execute("ALTER TABLE papers RENAME COLUMN first_listed TO first_seen")
+    result = validate_stage(con, "papers", D)
+    assert not result.success and result.failed[0].expectation == "query_succeeds"
+    assert "first_listed" in result.error
+
+
+def test_unknown_stage():
+    with pytest.raises(ValueError):
+        validate_stage(duckdb.connect(), "nope", D)
+
+
+def test_save_report_writes_valid_json_atomically(tmp_path, suites, clean_frames):
+    dirty = _set(
+        clean_frames["papers"].copy(), 1, paper_id=clean_frames["papers"]["paper_id"].iloc[0]
+    )
+    result = validate_frame(suites["papers"], dirty, listing_date=D)
+    path = save_report(result, tmp_path / "reports")
+    assert path == tmp_path / "reports" / "papers__2024-03-01.json"
+    data = json.loads(path.read_text())
+    assert data["success"] is False and data["suite"] == "papers"
+    assert data["listing_date"] == "2024-03-01"
+    assert any(f["expectation"] == "expect_column_values_to_be_unique" for f in data["failed"])
+    html = (tmp_path / "reports" / "papers__2024-03-01.html").read_text()
+    assert "expect_column_values_to_be_unique" in html or "paper_id" in html
+    # overwrite in place, no temp files left behind
+    save_report(result, tmp_path / "reports", html=False)
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
+        "papers__2024-03-01.html",
+        "papers__2024-03-01.json",
+    ]
+
+
+def test_no_gx_state_left_in_cwd(tmp_path, suites, clean_frames):
+    before = set(os.listdir("."))
+    validate_frame(suites["papers"], clean_frames["papers"])
+    assert set(os.listdir(".")) == before
+    assert not Path("gx").exists()
+
+
+def test_gx_imported_once():
+    first = runner.gx()
+    assert runner.gx() is first
+    assert runner.GX_IMPORT_SECONDS is not None

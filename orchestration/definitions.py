@@ -4,11 +4,12 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import env
-from orchestration.defs import automation, ingest, warehouse
+from orchestration.defs import automation, ingest, keyphrases, warehouse
 from orchestration.resources import PapertrendsHome
 
 defs = dg.Definitions.merge(
     ingest.defs,
+    keyphrases.defs,
     warehouse.defs,
     automation.defs,
     dg.Definitions(

@@ -60,6 +60,21 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Insert a polars frame by column name (extra frame columns are an error)."""
+    if not frame.height:
+        return
+    columns = table_columns(con, table)
+    con.register("incoming_frame", frame.select(columns).to_arrow())
+    try:
+        con.execute(
+            f"insert into {table} ({', '.join(columns)}) "
+            f"select {', '.join(columns)} from incoming_frame"
+        )
+    finally:
+        con.unregister("incoming_frame")
+
+
 def replace_date_partitions(
     con: duckdb.DuckDBPyConnection,
     listing_date: dt.date,
@@ -74,16 +89,28 @@ def replace_date_partitions(
     con.execute("begin transaction")
     try:
         for table, frame in frames.items():
-            qualified = f"raw.{table}"
-            columns = table_columns(con, qualified)
-            con.execute(f"delete from {qualified} where listing_date = ?", [listing_date])
-            if frame.height:
-                con.register("incoming_frame", frame.select(columns).to_arrow())
-                con.execute(
-                    f"insert into {qualified} ({', '.join(columns)}) "
-                    f"select {', '.join(columns)} from incoming_frame"
-                )
-                con.unregister("incoming_frame")
+            con.execute(f"delete from raw.{table} where listing_date = ?", [listing_date])
+            _insert_frame(con, f"raw.{table}", frame)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    key: str,
+    keys: pl.Series,
+    frame: pl.DataFrame,
+) -> None:
+    """In one transaction, delete the rows whose ``key`` is in ``keys`` and insert ``frame``."""
+    con.execute("begin transaction")
+    try:
+        con.register("replaced_keys", pl.DataFrame({key: keys}).to_arrow())
+        con.execute(f"delete from {table} where {key} in (select {key} from replaced_keys)")
+        con.unregister("replaced_keys")
+        _insert_frame(con, table, frame)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

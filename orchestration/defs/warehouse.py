@@ -33,7 +33,8 @@ class Translator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return None
-        return "warehouse"
+        # A model may name its group in its YAML: config.meta.dagster.group.
+        return super().get_group_name(dbt_resource_props) or "warehouse"
 
 
 # dbt tests on sources (raw.listings) become checks of the Python-written source assets.
@@ -62,4 +63,21 @@ def warehouse_models(
     yield from _build(context, dbt, papertrends)
 
 
-defs = dg.Definitions(assets=[warehouse_models])
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=AFTER_KEYPHRASES,
+    partitions_def=daily_partitions,
+    dagster_dbt_translator=TRANSLATOR,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    pool=DUCKDB_POOL,
+    name="keyphrase_models",
+)
+def keyphrase_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome
+):
+    """Keyphrase marts and trend tables built from raw.paper_keyphrases (dbt build)."""
+    yield from _build(context, dbt, papertrends)
+
+
+defs = dg.Definitions(assets=[warehouse_models, keyphrase_models])

@@ -4,12 +4,13 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import env
-from orchestration.defs import automation, ingest, keyphrases, warehouse
+from orchestration.defs import automation, ingest, keyphrases, quality, warehouse
 from orchestration.resources import PapertrendsHome
 
 defs = dg.Definitions.merge(
     ingest.defs,
     keyphrases.defs,
+    quality.defs,
     warehouse.defs,
     automation.defs,
     dg.Definitions(

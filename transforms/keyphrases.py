@@ -230,9 +230,7 @@ def is_boilerplate(norm: str) -> bool:
         return True
     if any(w in VERB_FORMS for w in words):  # "results show", "proposed method"
         return True
-    if "state of the art" in norm:
-        return True
-    return False
+    return "state of the art" in norm
 
 
 def _is_adverb(w: str) -> bool:
@@ -287,9 +285,7 @@ def _np_like(words: Sequence[str], stopwords: frozenset[str]) -> bool:
             return False
     if len(words) > 1 and _verb_gerund(words[0]):
         return False
-    if len(words) > 1 and words[0] in _LEADING_FILLER:
-        return False
-    return True
+    return not (len(words) > 1 and words[0] in _LEADING_FILLER)
 
 
 _LEADING_FILLER = frozenset(
@@ -392,7 +388,7 @@ def _pruned_core_class():
         while n-gram generation gets much cheaper for ``n`` = 4-5."""
 
         def _generate_candidates(self, term, term_obj, block_of_word_obj, n):
-            candidate = [term + (term_obj,)]
+            candidate = [(*term, term_obj)]
             self.add_or_update_composedword(ComposedWord(candidate))
             discard = self.tags_to_discard
             if term_obj.stopword or term[0] in discard:

@@ -1,0 +1,320 @@
+"""Tests for transforms.keyphrases (pure Python, no Dagster, no benchmark data needed)."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from transforms.keyphrases import (
+    EXTRACTOR_CODE_VERSION,
+    KEYPHRASE_SCHEMA,
+    ExtractorConfig,
+    Keyphrase,
+    KeyphraseExtractor,
+    build_corpus_stats,
+    extract_jsonl,
+    extract_many,
+    fold_plural,
+    is_boilerplate,
+    keyphrases_frame,
+    normalize_keyphrase,
+    select_pending,
+)
+
+TOPICS = [
+    (
+        "Discrete flow matching for biological sequence design",
+        "Discrete flow matching models generate biological sequences. We propose a multi-objective "
+        "guided discrete flow matching sampler that steers biological sequence design toward "
+        "Pareto-efficient trade-offs. Experimental results show that the sampler improves protein "
+        "binding affinity.",
+    ),
+    (
+        "Sparse attention for long-context language models",
+        "Large language models struggle with long contexts because self-attention is quadratic. "
+        "This paper introduces a sparse attention kernel for long-context language models. The "
+        "sparse attention kernel reduces memory use and keeps perplexity on long documents.",
+    ),
+    (
+        "Graph neural networks for traffic forecasting",
+        "Traffic forecasting requires spatial and temporal reasoning. We present a graph neural "
+        "network that combines spatial graph convolution with temporal attention. On road sensor "
+        "datasets the graph neural network achieves state-of-the-art traffic forecasting accuracy.",
+    ),
+    (
+        "Reinforcement learning from human feedback with reward model ensembles",
+        "Reward model ensembles reduce reward hacking in reinforcement learning from human feedback. "
+        "We study reward model ensembles for policy optimization and show that uncertainty "
+        "penalties improve policy robustness.",
+    ),
+]
+
+
+def make_docs(n: int = 20) -> list[tuple[str, str, str]]:
+    return [
+        (
+            f"p{i:03d}",
+            TOPICS[i % 4][0] + f" (variant {i})",
+            TOPICS[i % 4][1] + f" Setting {i} uses {i + 3} runs.",
+        )
+        for i in range(n)
+    ]
+
+
+# ---------------------------------------------------------------------------- normal forms
+
+
+@pytest.mark.parametrize(
+    ("phrase", "norm"),
+    [
+        ("Language Model", "language model"),
+        ("language models", "language model"),
+        ("  LANGUAGE\t  models ", "language model"),
+        ("state-of-the-art", "state of the art"),
+        ("Multi-Objective", "multi objective"),
+        ("self–attention", "self attention"),  # en dash
+        ("studies", "study"),
+        ("probabilities", "probability"),
+        ("policies", "policy"),
+        ("analysis", "analysis"),
+        ("analyses", "analysis"),
+        ("bus", "bus"),
+        ("buses", "bus"),
+        ("process", "process"),
+        ("processes", "process"),
+        ("classes", "class"),
+        ("approaches", "approach"),
+        ("matrices", "matrix"),
+        ("criteria", "criterion"),
+        ("physics", "physics"),
+        ("series", "series"),
+        ("metrics", "metric"),
+        ("corpus", "corpus"),
+        ("LLMs", "llm"),
+        ("the model's outputs", "the model output"),
+        ("graph neural networks", "graph neural network"),
+    ],
+)
+def test_normalize_keyphrase(phrase, norm):
+    assert normalize_keyphrase(phrase) == norm
+
+
+def test_singular_and_plural_share_normal_form():
+    assert normalize_keyphrase("Language-Models") == normalize_keyphrase("language model")
+    assert fold_plural("gas") == "gas" and fold_plural("status") == "status"
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "paper",
+        "this paper",
+        "propose",
+        "state-of-the-art",
+        "experimental results",
+        "results show",
+        "proposed method",
+        "extensive experiments",
+        "42",
+        "3.14",
+        "1,000",
+        "model",
+        "the",
+        "",
+    ],
+)
+def test_boilerplate_dropped(phrase):
+    assert is_boilerplate(normalize_keyphrase(phrase))
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["discrete flow matching", "language model", "graph neural networks", "reward hacking"],
+)
+def test_real_phrases_not_boilerplate(phrase):
+    assert not is_boilerplate(normalize_keyphrase(phrase))
+
+
+# ---------------------------------------------------------------------------- extractor
+
+
+def test_extractor_ranks_and_cleaning():
+    title, abstract = TOPICS[0]
+    kps = KeyphraseExtractor().extract(title, abstract)
+    assert kps, "no keyphrases"
+    assert [k.rank for k in kps] == list(range(1, len(kps) + 1))
+    assert all(
+        isinstance(k, Keyphrase) and isinstance(k.score, float) and 0 < k.score <= 1 for k in kps
+    )
+    assert [k.score for k in kps] == sorted((k.score for k in kps), reverse=True)
+    norms = [k.keyphrase_norm for k in kps]
+    assert len(norms) == len(set(norms)), "duplicate normal forms"
+    assert all(k.keyphrase_norm == normalize_keyphrase(k.keyphrase) for k in kps)
+    assert "discrete flow matching" in norms
+    for k in kps:
+        assert not is_boilerplate(k.keyphrase_norm)
+        assert not any(
+            w in {"propose", "show", "paper", "result"} for w in k.keyphrase_norm.split()
+        )
+        assert not k.keyphrase_norm.replace(" ", "").isdigit()
+
+
+def test_no_near_duplicates_in_one_list():
+    text = (
+        "Data set distillation\nWe distill a data set into a small dataset. Dataset distillation "
+        "and data set distillation compress data sets; distillation of the data set keeps accuracy."
+    )
+    kps = KeyphraseExtractor().extract_text(text)
+    squashed = [k.keyphrase_norm.replace(" ", "") for k in kps]
+    assert len(squashed) == len(set(squashed))
+    bags = [frozenset(k.keyphrase_norm.split()) for k in kps]
+    assert len(bags) == len(set(bags))
+    # a single word already inside a better phrase is not repeated
+    for i, k in enumerate(kps):
+        if len(k.keyphrase_norm.split()) == 1:
+            assert not any(k.keyphrase_norm in b for b in bags[:i])
+
+
+def test_top_and_empty_inputs():
+    ex = KeyphraseExtractor(replace(ExtractorConfig(), top=3))
+    assert len(ex.extract(*TOPICS[1])) == 3
+    assert KeyphraseExtractor().extract("", "") == []
+    assert KeyphraseExtractor().extract_text("") == []
+
+
+def test_extract_text_matches_extract():
+    ex = KeyphraseExtractor()
+    title, abstract = TOPICS[2]
+    assert ex.extract_text(f"{title}\n{abstract}") == ex.extract(title, abstract)
+
+
+def test_corpus_stats_deterministic_picklable_and_used():
+    texts = [f"{t}\n{a}" for t, a in TOPICS] * 20
+    c1, c2 = build_corpus_stats(texts), build_corpus_stats(iter(texts))
+    assert c1 == c2 and pickle.loads(pickle.dumps(c1)) == c1
+    assert c1.n_docs == 80 and c1.df["language"] == 20
+    assert 0 < c1.idf("language") < c1.idf("neverseenword") == 1.0
+    ex = KeyphraseExtractor(corpus=c1)
+    a = ex.extract(*TOPICS[1])
+    assert a == KeyphraseExtractor(corpus=c2).extract(*TOPICS[1])
+    assert [k.rank for k in a] == list(range(1, len(a) + 1))
+
+
+def test_parallel_equals_serial():
+    docs = make_docs(20)
+    corpus = build_corpus_stats(f"{t}\n{a}" for _, t, a in docs)
+    serial = extract_many(docs, corpus=corpus, workers=1)
+    parallel = extract_many(docs, corpus=corpus, workers=2, chunk_size=3)
+    assert list(serial) == [d[0] for d in docs]
+    assert parallel == serial and list(parallel) == list(serial)
+    assert all(serial[d[0]] for d in docs)
+
+
+# ---------------------------------------------------------------------------- versioning
+
+
+def test_config_version():
+    base = ExtractorConfig()
+    assert base.version() == ExtractorConfig().version()
+    assert len(base.version()) == 12
+    changed = {
+        replace(base, top=5).version(),
+        replace(base, max_words=3).version(),
+        replace(base, length_boost=2.0).version(),
+        replace(base, drop_fragments=False).version(),
+    }
+    assert base.version() not in changed and len(changed) == 4
+    assert EXTRACTOR_CODE_VERSION
+
+
+# ---------------------------------------------------------------------------- warehouse helpers
+
+
+def test_keyphrases_frame_schema():
+    res = extract_many(make_docs(4), workers=1)
+    df = keyphrases_frame(res, "v1")
+    assert df.schema == pl.Schema(KEYPHRASE_SCHEMA)
+    assert list(df.columns) == [
+        "paper_id",
+        "rank",
+        "keyphrase",
+        "keyphrase_norm",
+        "score",
+        "extractor_version",
+    ]
+    assert df.height == sum(len(v) for v in res.values())
+    empty = keyphrases_frame({}, "v1")
+    assert empty.height == 0 and empty.schema == pl.Schema(KEYPHRASE_SCHEMA)
+
+
+def test_select_pending_incremental():
+    docs = make_docs(6)
+    papers = pl.DataFrame(
+        {
+            "paper_id": [d[0] for d in docs],
+            "title": [d[1] for d in docs],
+            "abstract": [d[2] for d in docs],
+        }
+    )
+    v1 = ExtractorConfig().version()
+    empty = keyphrases_frame({}, v1)
+    assert select_pending(papers, empty, v1).height == 6
+    first = extract_many(list(select_pending(papers, empty, v1).iter_rows()), workers=1)
+    existing = keyphrases_frame(first, v1)
+    assert select_pending(papers, existing, v1).height == 0  # second pass: nothing to do
+    v2 = replace(ExtractorConfig(), top=5).version()
+    assert (
+        select_pending(papers, existing, v2)["paper_id"].to_list() == papers["paper_id"].to_list()
+    )
+    # a new paper is the only pending one
+    more = pl.concat(
+        [papers, pl.DataFrame({"paper_id": ["new"], "title": ["t"], "abstract": ["a"]})]
+    )
+    assert select_pending(more, existing, v1)["paper_id"].to_list() == ["new"]
+
+
+# ---------------------------------------------------------------------------- JSONL
+
+
+def test_extract_jsonl_round_trip(tmp_path):
+    docs = make_docs(5)
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out" / "kp.jsonl"
+    inp.write_text(
+        "".join(json.dumps({"id": i, "text": f"{t}\n{a}"}) + "\n" for i, t, a in docs) + "\n"
+    )
+    assert extract_jsonl(inp, out, top=4, workers=1) == 5
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [d[0] for d in docs]
+    corpus = build_corpus_stats(f"{t}\n{a}" for _, t, a in docs)
+    ex = KeyphraseExtractor(replace(ExtractorConfig(), top=4), corpus)
+    for r, (_, t, a) in zip(rows, docs, strict=False):
+        assert 0 < len(r["keyphrases"]) <= 4
+        assert r["keyphrases"] == [k.keyphrase for k in ex.extract(t, a)]
+    assert [p.name for p in out.parent.iterdir()] == ["kp.jsonl"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    ("bad", "msg"),
+    [
+        ("{not json", "line 2"),
+        ('{"text": "no id"}', "line 2"),
+        ('{"id": 1, "text": 5}', "line 2"),
+        ("[1, 2]", "line 2"),
+    ],
+)
+def test_extract_jsonl_bad_line(tmp_path, bad, msg):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text(
+        json.dumps({"id": "a", "text": "Title\nSome abstract about graph neural networks."})
+        + "\n"
+        + bad
+        + "\n"
+    )
+    out.write_text("previous\n")
+    with pytest.raises(ValueError, match=msg):
+        extract_jsonl(inp, out, workers=1)
+    assert out.read_text() == "previous\n"  # untouched on failure

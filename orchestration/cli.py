@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def _cell(value) -> str:
     return str(value)
 
 
-def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
+def format_rows(columns: list[str], rows: list[tuple], fmt: str, max_width: int = 80) -> str:
     if fmt == "json":
         return json.dumps(
             [dict(zip(columns, row, strict=True)) for row in rows],
@@ -215,7 +216,9 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
         writer.writerows([[_cell(v) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
     cells = [[_cell(v).replace("\n", " ") for v in row] for row in rows]
-    widths = [min(80, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    widths = [
+        min(max_width, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)
+    ]
 
     def line(values: Sequence[str]) -> str:
         return " | ".join(v[:w].ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
@@ -270,6 +273,49 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from expectations.runner import STAGES, run_suite
+
+    home = env.home(args.home)
+    con = connect_read_only(home)
+    try:
+        listing_date = (
+            args.date or con.execute("select max(listing_date) from raw.listings").fetchone()[0]
+        )
+        if listing_date is None:
+            raise CliError("the warehouse has no listings yet: run `papertrends run` first")
+        outcomes = {stage: run_suite(con, stage, listing_date) for stage in STAGES}
+    finally:
+        con.close()
+    rows = []
+    ok = True
+    for stage, outcome in outcomes.items():
+        if isinstance(outcome, str):
+            rows.append((stage, "skipped", "", outcome))
+            continue
+        ok = ok and outcome.success
+        status = "FAIL" if not outcome.success else ("warn" if outcome.failed else "pass")
+        failing = "; ".join(
+            f"{f.expectation}({f.column})" if f.column else f.expectation for f in outcome.failed
+        )
+        rows.append((stage, status, outcome.row_count, outcome.error or failing))
+    print(f"validation of {listing_date}")
+    header = ["suite", "result", "rows", "failing expectations"]
+    print(format_rows(header, rows, "table", max_width=400))
+    return 0 if ok else 1
+
+
+def cmd_keyphrases(args: argparse.Namespace) -> int:
+    from transforms.keyphrases import extract_jsonl
+
+    try:
+        written = extract_jsonl(args.input, args.output, top=args.top, workers=args.workers)
+    except (OSError, ValueError) as exc:
+        raise CliError(str(exc).splitlines()[0]) from None
+    print(f"wrote keyphrases of {written} document(s) to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="papertrends",
@@ -312,10 +358,37 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql", help='SQL, e.g. "select count(*) from papers"')
     query.add_argument("--format", choices=["table", "csv", "json"], default="table")
     query.set_defaults(func=cmd_query)
+
+    validate = sub.add_parser(
+        "validate",
+        help="run every Great Expectations suite against the warehouse",
+        description="Validate raw listings, papers, keyphrases and trends for a listing "
+        "date and print each suite's result with its failing expectations. Exit 0 only "
+        "if no gate failed.",
+    )
+    validate.add_argument(
+        "--date", type=_parse_date, help="listing date (default: the latest listed)"
+    )
+    validate.set_defaults(func=cmd_validate)
+
+    keyphrases = sub.add_parser(
+        "keyphrases",
+        help="extract keyphrases from a JSONL file with the pipeline's extractor",
+        description='Read lines {"id": ..., "text": ...} and write lines {"id": ..., '
+        '"keyphrases": [...]} (best first), with exactly the extractor and cleaning the '
+        "pipeline uses.",
+    )
+    keyphrases.add_argument("--input", required=True, help="input JSONL file")
+    keyphrases.add_argument("--output", required=True, help="output JSONL file")
+    keyphrases.add_argument("--top", type=int, default=10, help="keyphrases per document")
+    keyphrases.add_argument("--workers", type=int, help="processes (default: one per core)")
+    keyphrases.set_defaults(func=cmd_keyphrases)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster flags beta/preview APIs at import; users of the CLI cannot act on that.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -10,9 +10,8 @@ import datetime as dt
 import json
 
 import dagster as dg
-import duckdb
 
-from expectations.runner import SuiteResult, save_report, validate_stage
+from expectations.runner import SuiteResult, run_suite, save_report
 from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
 
@@ -22,31 +21,6 @@ STAGE_ASSETS = {
     "keyphrases": dg.AssetKey(["raw", "paper_keyphrases"]),
     "trends": dg.AssetKey(["keyword_trends"]),
 }
-
-
-def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
-    """Why a date has nothing to validate (no listing, or no papers in it), else None."""
-    listed, rejected = con.execute(
-        "select (select count(*) from raw.listings where listing_date = $1),"
-        " (select count(*) from raw.rejected_records where listing_date = $1)",
-        [listing_date],
-    ).fetchone()
-    if listed:
-        return None
-    if rejected:
-        return f"the listing of {listing_date} had no paper cards ({rejected} quarantined)"
-    return f"no listing landed for {listing_date}"
-
-
-def run_suite(
-    con: duckdb.DuckDBPyConnection, stage: str, listing_date: dt.date | None
-) -> SuiteResult | str:
-    """Validate one stage; a string (the reason) when the date has nothing to validate."""
-    if listing_date is not None:
-        reason = empty_day_reason(con, listing_date)
-        if reason:
-            return reason
-    return validate_stage(con, stage, listing_date)
 
 
 def check_result(stage: str, outcome: SuiteResult | str, report: str | None) -> dg.AssetCheckResult:

@@ -1,0 +1,302 @@
+"""Mail delivery against a real local SMTP server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from transforms.digest import (
+    DigestData,
+    DigestNumbers,
+    DigestPaper,
+    TrendRow,
+    build_message,
+    render_html,
+    render_markdown,
+)
+from transforms.mailer import MailError, SmtpSettings, ledger_key, read_ledger, send_once, write_eml
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+
+DAY = dt.date(2026, 11, 28)
+PASSWORD = "s3cret-Pa55word!"
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: email.message.EmailMessage
+
+
+@dataclass
+class Capture:
+    """aiosmtpd handler keeping every delivered message."""
+
+    messages: list[Received] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"digest-bot"
+        and auth_data.password == PASSWORD.encode()
+    )
+    # handled=False: aiosmtpd sends the 535 reply itself on failure
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Capture, int]]:
+    handler = Capture()
+    port = _free_port()
+    ctl = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield handler, port
+    finally:
+        ctl.stop()
+
+
+@pytest.fixture
+def smtp_auth() -> Iterator[tuple[Capture, int]]:
+    handler = Capture()
+    port = _free_port()
+    ctl = aiosmtpd_controller.Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
+    ctl.start()
+    try:
+        yield handler, port
+    finally:
+        ctl.stop()
+
+
+def _data() -> DigestData:
+    papers = [
+        DigestPaper(
+            1,
+            "p1",
+            "Flow Matching for Proteins",
+            "abs",
+            "https://github.com/a/b",
+            ("flow matching", "protein design"),
+            True,
+        ),
+        DigestPaper(2, "p2", "Diffusion <script>alert(1)</script>", "abs", None, ("diffusion",)),
+    ]
+    trends = [
+        TrendRow("flow matching", "flow matching", 4, 1, 0.04, 0.01, 2.5, "rising", (0, 1, 4))
+    ]
+    return DigestData(DAY, papers, trends, DigestNumbers(2, 1, 12))
+
+
+def _message(recipients: list[str]):
+    data = _data()
+    return build_message(
+        data, render_html(data), render_markdown(data), "papertrends@localhost", recipients
+    )
+
+
+def _settings(port: int, recipients: tuple[str, ...], **kw) -> SmtpSettings:
+    return SmtpSettings(host="127.0.0.1", port=port, recipients=recipients, timeout=10, **kw)
+
+
+def test_send_once_delivers_and_dedups(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    rcpts = ["alice@example.org", "bob@example.org"]
+    settings = _settings(port, tuple(rcpts))
+    ledger = tmp_path / "outbox" / "sent.json"
+    key = ledger_key(DAY, rcpts)
+    assert key == "2026-11-28|alice@example.org,bob@example.org"
+
+    assert send_once(_message(rcpts), settings, ledger, key) is True
+    assert len(handler.messages) == 1
+    got = handler.messages[0]
+    assert got.mail_from == "papertrends@localhost"
+    assert sorted(got.rcpt_tos) == rcpts
+    msg = got.message
+    assert msg["Subject"] == "papertrends · 2026-11-28 · 2 papers, 1 rising"
+    assert msg["X-Papertrends-Digest"] == "2026-11-28"
+    assert msg.get_content_type() == "multipart/alternative"
+    types = [p.get_content_type() for p in msg.iter_parts()]
+    assert types == ["text/plain", "text/html"]
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert "<svg" in html and "&lt;script&gt;" in html
+    assert "2 papers on 2026-11-28" in msg.get_body(preferencelist=("plain",)).get_content()
+
+    # same key again: skipped, the server still has exactly one message
+    assert send_once(_message(rcpts), settings, ledger, key) is False
+    assert len(handler.messages) == 1
+    record = read_ledger(ledger)[key]
+    assert record["recipients"] == rcpts and record["message_id"] == msg["Message-ID"]
+
+    # a different recipient set is a different key and is sent
+    other = ["carol@example.org"]
+    assert send_once(_message(other), settings, ledger, ledger_key(DAY, other)) is True
+    assert len(handler.messages) == 2
+    assert handler.messages[1].rcpt_tos == other
+    assert set(json.loads(ledger.read_text())["sent"]) == {key, ledger_key(DAY, other)}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_send_with_auth(smtp_auth, tmp_path: Path) -> None:
+    handler, port = smtp_auth
+    rcpts = ("alice@example.org",)
+    good = _settings(port, rcpts, user="digest-bot", password=PASSWORD)
+    assert send_once(_message(list(rcpts)), good, tmp_path / "l.json", "k1") is True
+    assert len(handler.messages) == 1
+
+    bad = _settings(port, rcpts, user="digest-bot", password=PASSWORD + "-wrong")
+    with pytest.raises(MailError) as err:
+        send_once(_message(list(rcpts)), bad, tmp_path / "l.json", "k2")
+    text = str(err.value)
+    assert "\n" not in text and PASSWORD not in text
+    assert "k2" not in read_ledger(tmp_path / "l.json")
+
+    # no credentials against a server that requires auth: clean error, nothing recorded
+    with pytest.raises(MailError):
+        send_once(_message(list(rcpts)), _settings(port, rcpts), tmp_path / "l.json", "k3")
+    assert len(handler.messages) == 1
+
+
+def test_starttls_unsupported_is_a_mail_error(smtp, tmp_path: Path) -> None:
+    _, port = smtp
+    s = _settings(port, ("a@example.org",), starttls=True, user="u", password=PASSWORD)
+    with pytest.raises(MailError) as err:
+        send_once(_message(["a@example.org"]), s, tmp_path / "l.json", "k")
+    assert "STARTTLS" in str(err.value) or "starttls" in str(err.value).lower()
+    assert PASSWORD not in str(err.value)
+    assert not (tmp_path / "l.json").exists()
+
+
+def test_connection_refused_is_a_mail_error(tmp_path: Path) -> None:
+    s = _settings(_free_port(), ("a@example.org",), user="u", password=PASSWORD)
+    with pytest.raises(MailError) as err:
+        send_once(_message(["a@example.org"]), s, tmp_path / "l.json", "k")
+    msg = str(err.value)
+    assert msg.startswith("sending digest via 127.0.0.1:") and "\n" not in msg
+    assert PASSWORD not in msg
+
+
+def test_corrupt_ledger_refuses_to_send(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    ledger = tmp_path / "l.json"
+    ledger.write_text("{not json")
+    with pytest.raises(MailError, match="corrupt"):
+        send_once(_message(["a@example.org"]), _settings(port, ("a@example.org",)), ledger, "k")
+    assert handler.messages == []
+
+
+def test_from_env() -> None:
+    assert SmtpSettings.from_env({}) is None
+    assert SmtpSettings.from_env({"PAPERTRENDS_SMTP_HOST": "mx"}) is None
+    assert SmtpSettings.from_env({"PAPERTRENDS_DIGEST_TO": "a@x.org"}) is None
+
+    plain = SmtpSettings.from_env(
+        {"PAPERTRENDS_SMTP_HOST": "mx.local", "PAPERTRENDS_DIGEST_TO": " a@x.org, ,b@y.org "}
+    )
+    assert plain == SmtpSettings(
+        host="mx.local",
+        port=25,
+        user=None,
+        password=None,
+        starttls=False,
+        sender="papertrends@localhost",
+        recipients=("a@x.org", "b@y.org"),
+    )
+
+    tls = SmtpSettings.from_env(
+        {
+            "PAPERTRENDS_SMTP_HOST": "smtp.example.org",
+            "PAPERTRENDS_SMTP_STARTTLS": "Yes",
+            "PAPERTRENDS_SMTP_USER": "bot",
+            "PAPERTRENDS_SMTP_PASSWORD": PASSWORD,
+            "PAPERTRENDS_DIGEST_FROM": "digest@example.org",
+            "PAPERTRENDS_DIGEST_TO": "a@x.org",
+        }
+    )
+    assert tls is not None
+    assert (tls.port, tls.starttls, tls.user, tls.password, tls.sender) == (
+        587,
+        True,
+        "bot",
+        PASSWORD,
+        "digest@example.org",
+    )
+    explicit = SmtpSettings.from_env(
+        {
+            "PAPERTRENDS_SMTP_HOST": "h",
+            "PAPERTRENDS_SMTP_PORT": "2525",
+            "PAPERTRENDS_SMTP_STARTTLS": "1",
+            "PAPERTRENDS_DIGEST_TO": "a@x.org",
+        }
+    )
+    assert explicit is not None and explicit.port == 2525
+    for flag in ("0", "false", "no", ""):
+        s = SmtpSettings.from_env(
+            {
+                "PAPERTRENDS_SMTP_HOST": "h",
+                "PAPERTRENDS_SMTP_STARTTLS": flag,
+                "PAPERTRENDS_DIGEST_TO": "a@x.org",
+            }
+        )
+        assert s is not None and not s.starttls
+    with pytest.raises(ValueError, match="PAPERTRENDS_SMTP_PORT"):
+        SmtpSettings.from_env(
+            {
+                "PAPERTRENDS_SMTP_HOST": "h",
+                "PAPERTRENDS_SMTP_PORT": "smtp",
+                "PAPERTRENDS_DIGEST_TO": "a@x.org",
+            }
+        )
+
+
+def test_repr_hides_password() -> None:
+    s = SmtpSettings(host="h", user="bot", password=PASSWORD, recipients=("a@x.org",))
+    for text in (repr(s), str(s), f"{s}", repr([s])):
+        assert PASSWORD not in text
+    assert "password='***'" in repr(s)
+    assert "password=None" in repr(SmtpSettings(host="h"))
+
+
+def test_write_eml_is_atomic_and_has_no_secret(tmp_path: Path) -> None:
+    msg = _message(["a@x.org"])
+    path = write_eml(msg, tmp_path / "outbox" / "2026-11-28.eml")
+    raw = path.read_bytes()
+    assert PASSWORD.encode() not in raw and b"PASSWORD" not in raw.upper().replace(
+        b"PAPERTRENDS", b""
+    )
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Message-ID"] == msg["Message-ID"]
+    assert parsed["Subject"] == msg["Subject"]
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp files left
+    # overwrite in place
+    write_eml(_message(["b@x.org"]), path)
+    assert b"b@x.org" in path.read_bytes()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]

@@ -259,6 +259,7 @@ def summary(home: env.Home, listing_date: dt.date) -> str:
         f"listing {day}: {listed} papers parsed, {rejected} quarantined"
         + (" (see raw.rejected_records)" if rejected else ""),
         f"warehouse: {home.warehouse} ({papers} papers in total)",
+        f"digest: {home.publish / day / 'digest.html'} (and digest.md, feed.xml, outbox/)",
         f"dagster home: {home.dagster_home} (runs show in `make dev`)",
         'query it:  papertrends query "select title, code_url from papers limit 5"',
     ]

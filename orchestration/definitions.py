@@ -4,13 +4,14 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import env
-from orchestration.defs import automation, ingest, keyphrases, quality, warehouse
+from orchestration.defs import automation, ingest, keyphrases, publish, quality, warehouse
 from orchestration.resources import PapertrendsHome
 
 defs = dg.Definitions.merge(
     ingest.defs,
     keyphrases.defs,
     quality.defs,
+    publish.defs,
     warehouse.defs,
     automation.defs,
     dg.Definitions(

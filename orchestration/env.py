@@ -78,6 +78,13 @@ def home(root: str | os.PathLike[str] | None = None) -> Home:
     return Home(Path(raw).expanduser().resolve())
 
 
+def smtp_settings():
+    """SMTP settings from PAPERTRENDS_SMTP_* and PAPERTRENDS_DIGEST_TO, or None (no e-mail)."""
+    from transforms.mailer import SmtpSettings
+
+    return SmtpSettings.from_env(os.environ)
+
+
 def export_for_subprocesses(h: Home) -> None:
     """Point this process and its children (dbt, Dagster) at the home, as absolute paths."""
     os.environ["PAPERTRENDS_HOME"] = str(h.root)

@@ -1,0 +1,76 @@
+"""Publish: the day's digest (Markdown, HTML), trend files, Atom feed and e-mail."""
+
+import datetime as dt
+
+import dagster as dg
+
+from orchestration import env
+from orchestration.defs.partitions import daily_partitions
+from orchestration.resources import PapertrendsHome
+from transforms.digest import load_watchlists
+from transforms.keyphrases import normalize_keyphrase
+from transforms.publish import PublishError, publish_day
+
+DIGEST = dg.AssetKey(["digest"])
+
+
+@dg.asset(
+    key=DIGEST,
+    deps=[
+        dg.AssetKey(["keyword_trends"]),
+        dg.AssetKey(["keyword_daily"]),
+        dg.AssetKey(["keywords"]),
+        dg.AssetKey(["paper_keyphrases"]),
+        dg.AssetKey(["paper_appearances"]),
+    ],
+    group_name="publish",
+    kinds={"python", "html", "email"},
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.multi_run(1),
+)
+def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
+    """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet, the
+    Atom feed, and the e-mail in ``publish/outbox/`` (sent once when SMTP is configured).
+
+    Runs only when the blocking Great Expectations checks upstream passed. An empty day
+    gets a digest that says why it is empty.
+    """
+    listing_date = dt.date.fromisoformat(context.partition_key)
+    watch_file = papertrends.home.root / "watchlists.yaml"
+    try:
+        watchlists = load_watchlists(watch_file)
+    except ValueError as exc:
+        context.log.warning(f"watchlists ignored: {exc}")
+        watchlists = []
+    smtp = env.smtp_settings()
+    try:
+        with papertrends.connect(read_only=True) as con:
+            result = publish_day(
+                con,
+                papertrends.publish,
+                listing_date,
+                dt.datetime.now(dt.UTC),
+                watchlists,
+                normalize_keyphrase,
+                smtp,
+            )
+    except PublishError as exc:
+        raise dg.Failure(description=f"publishing {listing_date} failed: {exc}") from None
+    markdown = (result.folder / "digest.md").read_text(encoding="utf-8")
+    return dg.MaterializeResult(
+        metadata={
+            "digest": dg.MetadataValue.path(str(result.folder / "digest.html")),
+            "papers": result.papers,
+            "rising": result.rising,
+            "new": result.new,
+            "empty_reason": result.empty_reason or "",
+            "emails_written": len(result.emails_written),
+            "emails_sent": result.emails_sent,
+            "emails_already_sent": result.emails_skipped,
+            "smtp": "configured" if smtp else "not configured (outbox only)",
+            "preview": dg.MetadataValue.md("\n".join(markdown.splitlines()[:40])),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[digest])

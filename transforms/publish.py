@@ -1,0 +1,290 @@
+"""Publish one listing date: digest (Markdown, HTML), trend files, Atom feed, e-mail.
+
+Layout under the publish folder::
+
+    <date>/digest.md, digest.html   the day's digest
+    <date>/trends.csv, trends.parquet  that date's keyword_trends rows
+    <date>/entry.json               the digest's feed entry (the feed is rebuilt from these)
+    feed.xml                        Atom feed of the last 30 digests
+    outbox/<date>.eml               the digest e-mail (and <date>--<watchlist>.eml)
+    outbox/sent.json                ledger of sent e-mails (a re-run never sends twice)
+
+Every file is written to a temporary name in its folder and renamed into place, so a
+crash never leaves a half-written file behind. Nothing here reads the environment:
+the caller passes SMTP settings and the watchlist file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from transforms.digest import (
+    DigestData,
+    DigestNumbers,
+    DigestPaper,
+    FeedEntry,
+    TrendRow,
+    Watchlist,
+    build_message,
+    feed_entry,
+    match_watchlists,
+    render_feed,
+    render_html,
+    render_markdown,
+)
+from transforms.mailer import SmtpSettings, ledger_key, send_once, write_eml
+
+SPARKLINE_DAYS = 28
+DEFAULT_RECIPIENT = "papertrends@localhost"
+FILE_MODE = 0o644  # published files are for reading (mkstemp would leave them 0600)
+
+
+class PublishError(RuntimeError):
+    """Publishing failed (unwritable folder, full disk...); one line, the warehouse is intact."""
+
+
+@dataclass
+class PublishResult:
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+    papers: int = 0
+    rising: int = 0
+    new: int = 0
+    emails_written: list[Path] = field(default_factory=list)
+    emails_sent: int = 0
+    emails_skipped: int = 0
+    empty_reason: str | None = None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _atomic_frame(path: Path, frame: pl.DataFrame, kind: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if kind == "csv":
+            frame.write_csv(tmp)
+        else:
+            frame.write_parquet(tmp)
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def empty_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
+    from expectations.runner import empty_day_reason
+
+    return empty_day_reason(con, listing_date)
+
+
+def load_digest_data(
+    con: duckdb.DuckDBPyConnection,
+    listing_date: dt.date,
+    watchlists: list[Watchlist] = (),
+    normalize: Callable[[str], str] | None = None,
+    max_keyphrases: int = 5,
+) -> DigestData:
+    """Read one day's digest from the marts (papers in page order, trends, sparklines)."""
+    papers_rows = con.execute(
+        """
+        select a.best_rank, p.paper_id, p.title, p.abstract, p.code_url,
+               p.first_listed = a.listing_date as is_new,
+               coalesce(list(k.keyphrase order by k.keyphrase_rank)
+                        filter (where k.keyphrase is not null), []) as keyphrases
+        from paper_appearances as a
+        join papers as p using (paper_id)
+        left join paper_keyphrases as k on k.paper_id = p.paper_id and k.keyphrase_rank <= $2
+        where a.listing_date = $1
+        group by all
+        order by a.best_rank, p.paper_id
+        """,
+        [listing_date, max_keyphrases],
+    ).fetchall()
+    papers = [
+        DigestPaper(rank, pid, title, abstract, url, tuple(kps), bool(new))
+        for rank, pid, title, abstract, url, new, kps in papers_rows
+    ]
+    if not papers:
+        return DigestData(listing_date, empty_reason=empty_reason(con, listing_date))
+
+    trend_rows = con.execute(
+        """
+        with days as (
+            select listing_date
+            from (select distinct listing_date from paper_appearances
+                  where listing_date <= $1)
+            order by listing_date desc
+            limit $2
+        ),
+        shown as (
+            select t.*, coalesce(kw.surface_form, t.keyphrase_norm) as surface
+            from keyword_trends as t
+            left join keywords as kw using (keyphrase_norm)
+            where t.as_of_date = $1 and t.status in ('rising', 'new', 'falling')
+        ),
+        series as (
+            select s.keyphrase_norm,
+                   list(coalesce(d2.papers, 0) order by days.listing_date) as spark
+            from shown as s
+            cross join days
+            left join keyword_daily as d2
+              on d2.keyphrase_norm = s.keyphrase_norm and d2.listing_date = days.listing_date
+            group by s.keyphrase_norm
+        )
+        select s.keyphrase_norm, s.surface, s.papers_current, s.papers_reference,
+               s.share_current, s.share_reference, s.z_score, s.status, series.spark
+        from shown as s join series using (keyphrase_norm)
+        order by s.z_score desc, s.keyphrase_norm
+        """,
+        [listing_date, SPARKLINE_DAYS],
+    ).fetchall()
+    trends = [TrendRow(*row[:8], sparkline=tuple(row[8])) for row in trend_rows]
+    new_papers, keyphrases = con.execute(
+        """
+        select count(distinct p.paper_id) filter (where p.first_listed = $1),
+               count(distinct k.keyphrase_norm)
+        from paper_appearances as a
+        join papers as p using (paper_id)
+        left join paper_keyphrases as k using (paper_id)
+        where a.listing_date = $1
+        """,
+        [listing_date],
+    ).fetchone()
+    hits = (
+        match_watchlists(watchlists, papers, **({"normalize": normalize} if normalize else {}))
+        if watchlists
+        else {}
+    )
+    return DigestData(
+        listing_date,
+        papers,
+        trends,
+        DigestNumbers(len(papers), new_papers, keyphrases),
+        hits,
+    )
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+def _write_feed(publish: Path, now: dt.datetime) -> Path:
+    entries = []
+    for entry_file in sorted(publish.glob("*/entry.json")):
+        try:
+            raw = json.loads(entry_file.read_text(encoding="utf-8"))
+            raw["listing_date"] = dt.date.fromisoformat(raw["listing_date"])
+            raw["updated"] = dt.datetime.fromisoformat(raw["updated"])
+            entries.append(FeedEntry(**raw))
+        except (ValueError, KeyError, TypeError):
+            continue  # a foreign or damaged entry never breaks the feed
+    return atomic_write_text(publish / "feed.xml", render_feed(entries, "", now))
+
+
+def publish_day(
+    con: duckdb.DuckDBPyConnection,
+    publish: Path,
+    listing_date: dt.date,
+    now: dt.datetime,
+    watchlists: list[Watchlist] = (),
+    normalize: Callable[[str], str] | None = None,
+    smtp: SmtpSettings | None = None,
+    send: Callable[..., bool] = send_once,
+) -> PublishResult:
+    """Write every publish artefact of one date; send e-mail when SMTP is configured."""
+    day = listing_date.isoformat()
+    folder = publish / day
+    result = PublishResult(folder)
+    data = load_digest_data(con, listing_date, list(watchlists), normalize)
+    trends = con.execute(
+        "select * from keyword_trends where as_of_date = $1 order by z_score desc, keyphrase_norm",
+        [listing_date],
+    ).pl()
+    result.papers = len(data.papers)
+    result.rising, result.new = len(data.rising), len(data.new)
+    result.empty_reason = data.empty_reason
+    markdown, html = render_markdown(data), render_html(data)
+    try:
+        result.files += [
+            atomic_write_text(folder / "digest.md", markdown),
+            atomic_write_text(folder / "digest.html", html),
+            _atomic_frame(folder / "trends.csv", trends, "csv"),
+            _atomic_frame(folder / "trends.parquet", trends, "parquet"),
+        ]
+        entry = feed_entry(data, f"{day}/digest.html", updated=now)
+        payload = dataclasses.asdict(entry) | {
+            "listing_date": day,
+            "updated": now.isoformat(),
+        }
+        result.files.append(atomic_write_text(folder / "entry.json", json.dumps(payload)))
+        result.files.append(_write_feed(publish, now))
+
+        recipients = list(smtp.recipients) if smtp else [DEFAULT_RECIPIENT]
+        sender = smtp.sender if smtp else DEFAULT_RECIPIENT
+        mails = [(f"{day}.eml", build_message(data, html, markdown, sender, recipients))]
+        for watchlist in watchlists:
+            if watchlist.recipients and watchlist.name in data.watch_hits:
+                subject = f"papertrends · {day} · watchlist {watchlist.name}: " + (
+                    f"{len(data.watch_hits[watchlist.name])} matching paper(s)"
+                )
+                message = build_message(
+                    data, html, markdown, sender, list(watchlist.recipients), subject
+                )
+                mails.append((f"{day}--{_slug(watchlist.name)}.eml", message))
+        outbox = publish / "outbox"
+        for name, message in mails:
+            result.emails_written.append(write_eml(message, outbox / name))
+    except OSError as exc:
+        raise PublishError(
+            f"cannot write to {exc.filename or publish}: {exc.strerror or exc}"
+        ) from None
+
+    if smtp is not None:
+        for _, message in mails:
+            recipients = [a.strip() for a in message["To"].split(",")]
+            key = ledger_key(listing_date, recipients)
+            if send(message, smtp, outbox / "sent.json", key):
+                result.emails_sent += 1
+            else:
+                result.emails_skipped += 1
+    return result
+
+
+def _slug(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower())
+    return cleaned.strip("-") or "watchlist"

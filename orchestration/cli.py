@@ -39,10 +39,26 @@ def _parse_date(value: str) -> dt.date:
 
 
 def _safe_name(name: str) -> str:
-    """A listing's file name as a plain name inside landing/<date>/ (never a path)."""
-    name = Path(name.replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
-    return name or "listing.txt"
+    """A listing's file name as a plain name inside landing/<date>/ (never a path).
+
+    Only the last path component is kept ("../../x.txt" and "..\\..\\x.txt" are "x.txt").
+    Bytes that are not UTF-8 become U+FFFD and control characters are dropped; leading
+    dots, tildes and spaces are stripped (the landing reader skips hidden and backup
+    files); a long name is shortened so that a numbered suffix and the ".tmp" of the copy
+    still fit the file system's 255 bytes.
+    """
+    max_bytes = 200
+    name = os.fsencode(name).decode("utf-8", errors="replace")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".~ ").strip()
+    if len(name.encode()) > max_bytes:
+        suffix = Path(name).suffix
+        if len(suffix.encode()) > 16:
+            suffix = ""
+        stem = name[: len(name) - len(suffix)]
+        budget = max_bytes - len(suffix.encode())
+        name = stem.encode()[:budget].decode("utf-8", errors="ignore").rstrip() + suffix
+    return name if name.strip(".") else "listing.txt"
 
 
 def _sha256(path: Path) -> str:
@@ -58,27 +74,47 @@ def land_files(home: env.Home, listing_date: dt.date, files: Sequence[Path]) -> 
 
     A file already landed with the same name and bytes is left as it is; a different file
     with a taken name gets a numbered suffix, so nothing that landed before is overwritten.
+    Every file lands under a plain, safe name inside the date's folder (see _safe_name).
+    Nothing lands unless every file is readable and the date is one the pipeline runs.
     """
-    folder = home.landing / listing_date.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    landed = []
+    from orchestration.defs.partitions import daily_partitions
+
+    if not daily_partitions.has_partition_key(listing_date.isoformat()):
+        raise CliError(
+            f"listing date {listing_date} is outside the pipeline's dates "
+            f"({daily_partitions.start:%Y-%m-%d} to today, UTC)"
+        )
     for source in files:
         if not source.is_file():
             raise CliError(f"listing file not found: {source}")
         if not os.access(source, os.R_OK):
             raise CliError(f"listing file not readable: {source}")
-        name = _safe_name(source.name)
-        target = folder / name
-        stem, suffix = Path(name).stem, Path(name).suffix
-        counter = 2
-        while target.exists() and _sha256(target) != _sha256(source):
-            target = folder / f"{stem}-{counter}{suffix}"
-            counter += 1
-        if not target.exists():
-            tmp = folder / f".{target.name}.tmp"
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
-        landed.append(target)
+    folder = home.landing / listing_date.isoformat()
+    landed = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for source in files:
+            source_sha = _sha256(source)
+            name = _safe_name(source.name)
+            target = folder / name
+            stem, suffix = Path(name).stem, Path(name).suffix
+            counter = 2
+            while target.exists() and (not target.is_file() or _sha256(target) != source_sha):
+                target = folder / f"{stem}-{counter}{suffix}"
+                counter += 1
+            if not target.exists():
+                tmp = folder / f".{target.name}.tmp"
+                try:
+                    shutil.copyfile(source, tmp)
+                    os.replace(tmp, target)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            landed.append(target)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise CliError(
+            f"cannot land listing files in {folder}: {exc.strerror or exc}{where}"
+        ) from None
     return landed
 
 
@@ -145,25 +181,32 @@ def materialize(home: env.Home, listing_date: dt.date, verbose: bool = False) ->
 def connect_read_only(home: env.Home, wait_s: float = 60.0):
     """A read-only connection that cannot touch files outside the warehouse.
 
-    Waits while a run holds the warehouse for writing (DuckDB allows a single process to
-    open a file for writing), printing once that it is waiting.
+    External access (files, URLs, ATTACH, COPY, extensions) is off, extensions are not
+    installed or loaded on demand, and the configuration is locked so a query cannot turn
+    any of that back on. Waits while a run holds the warehouse for writing (DuckDB allows
+    a single process to open a file for writing), printing once that it is waiting.
     """
     import duckdb
 
     if not home.warehouse.exists():
         raise CliError(f"no warehouse at {home.warehouse}: run `papertrends run` first")
+    config = {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "lock_configuration": True,
+    }
     deadline = time.monotonic() + wait_s
     told = False
     while True:
         try:
-            return duckdb.connect(
-                str(home.warehouse),
-                read_only=True,
-                config={"enable_external_access": False, "lock_configuration": True},
-            )
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise CliError(f"cannot open the warehouse: {str(exc).splitlines()[0]}") from None
+            return duckdb.connect(str(home.warehouse), read_only=True, config=config)
+        except duckdb.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            busy = isinstance(exc, duckdb.IOException) and "lock" in first.lower()
+            if not busy or time.monotonic() > deadline:
+                raise CliError(f"cannot open the warehouse: {first}") from None
             if not told:
                 print("waiting: a run is writing the warehouse...", file=sys.stderr)
                 told = True
@@ -173,7 +216,54 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
 def run_query(
     home: env.Home, sql: str, params: Sequence[object] | None = None
 ) -> tuple[list[str], list[tuple]]:
+    """Run read-only SQL: every statement must be a query (SELECT, WITH, VALUES, FROM,
+    DESCRIBE, SHOW, SUMMARIZE, PRAGMA of a table function, or EXPLAIN of one of those).
+
+    Anything else is refused before any statement runs; the read-only connection refuses
+    the rest. Errors are CliError with one line: "refused: ..." or "query failed: ...".
+    """
     import duckdb
+
+    def one_line(exc: BaseException) -> str:
+        lines = str(exc).strip().splitlines()
+        return " ".join(lines[0].split()) if lines else type(exc).__name__
+
+    def statement_types(text: str) -> list:
+        return [statement.type for statement in duckdb.extract_statements(text)]
+
+    read_only_kinds = {duckdb.StatementType.SELECT}
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise CliError(f"query failed: {one_line(exc)}") from None
+    if not statements:
+        raise CliError("query failed: no SQL statement given")
+    for statement in statements:
+        kind = statement.type
+        if kind in read_only_kinds:
+            continue
+        if kind == duckdb.StatementType.EXPLAIN:
+            # EXPLAIN ANALYZE runs its statement: the explained statement must be a query.
+            inner = re.sub(
+                r"(?is)^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*explain\s+(analy[sz]e\s+)?(\([^)]*\)\s*)?",
+                "",
+                statement.query,
+            )
+            try:
+                kinds = statement_types(inner)
+            except duckdb.Error:
+                kinds = [kind]
+            if kinds and set(kinds) <= read_only_kinds:
+                continue
+        label = {
+            "LOAD": "INSTALL/LOAD",
+            "VARIABLE_SET": "SET VARIABLE",
+            "EXPLAIN": "EXPLAIN of a non-query",
+        }.get(kind.name, kind.name.replace("_", " "))
+        raise CliError(
+            f"refused: {label} is not allowed: papertrends query only runs read-only "
+            "queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)"
+        )
 
     con = connect_read_only(home)
     try:
@@ -183,11 +273,14 @@ def run_query(
         columns = [d[0] for d in cursor.description]
         return columns, cursor.fetchall()
     except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        if "read-only" in first.lower() or "read only" in first.lower():
+        first = one_line(exc)
+        low = first.lower()
+        if "read-only" in low or "read only" in low:
             raise CliError(f"refused: the warehouse is read-only here ({first})") from None
-        if "external access" in first.lower() or "disabled" in first.lower():
+        if "external access" in low or "disabled" in low or "permission error" in low:
             raise CliError(f"refused: no access outside the warehouse ({first})") from None
+        if "configuration has been locked" in low:
+            raise CliError(f"refused: settings cannot be changed here ({first})") from None
         raise CliError(f"query failed: {first}") from None
     finally:
         con.close()

@@ -101,8 +101,13 @@ def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.
 
 
 @pytest.mark.slow
-def test_a_date_with_no_files_materializes_empty(home: env.Home) -> None:
+def test_a_date_with_no_files_materializes_empty_with_a_digest_saying_why(
+    home: env.Home,
+) -> None:
     materialize(home, D1)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.listings").fetchone() == (0,)
         assert con.execute("select count(*) from papers").fetchone() == (0,)
+    digest = (home.publish / D1.isoformat() / "digest.md").read_text()
+    assert f"no listing landed for {D1}" in digest
+    assert "No papers" in digest

@@ -11,7 +11,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -37,8 +36,7 @@ class Translator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props) or "warehouse"
 
 
-# dbt tests on sources (raw.listings) become checks of the Python-written source assets.
-TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+TRANSLATOR = Translator()
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome):

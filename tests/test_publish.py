@@ -58,7 +58,7 @@ def smtp():
 @pytest.fixture(scope="module")
 def trending(tmp_path_factory: pytest.TempPathFactory, smtp) -> env.Home:
     """Ten listing days; 'flow matching' papers appear only in the last three."""
-    inbox, port = smtp
+    _inbox, port = smtp
     home = env.home(tmp_path_factory.mktemp("trends") / "home").ensure()
     cards = sample_cards()
     topic = [c for c in cards if "flow matching" in (c[0] + c[1]).lower()]
@@ -69,7 +69,7 @@ def trending(tmp_path_factory: pytest.TempPathFactory, smtp) -> env.Home:
         if i >= 7:
             page = topic[(i - 7) :: 3] + page
         if i == 9:
-            page = [(SCRIPT_TITLE, others[-1][1])] + page
+            page = [(SCRIPT_TITLE, others[-1][1]), *page]
         land(home, day, "page.txt", page)
     (home.root / "watchlists.yaml").write_text(
         "flows:\n  keyphrases: [flow matching]\n  recipients: [carol@example.org]\n"

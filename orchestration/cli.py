@@ -152,24 +152,42 @@ def _first_failure(result) -> str:
     return "the run failed"
 
 
-def materialize(home: env.Home, listing_date: dt.date, verbose: bool = False) -> None:
-    """Run the daily job for one partition through the Dagster instance in the home."""
+def materialize(
+    home: env.Home,
+    listing_date: dt.date,
+    verbose: bool = False,
+    until: dt.date | None = None,
+) -> None:
+    """Run the daily job through the Dagster instance in the home.
+
+    One date, or with ``until`` every date from ``listing_date`` to ``until`` in a single
+    run (a backfill: each asset handles the whole range at once).
+    """
     ensure_dbt_manifest()
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("papertrends_daily")
+    if until is None:
+        partition = {"partition_key": listing_date.isoformat()}
+    else:
+        partition = {
+            "tags": {
+                "dagster/asset_partition_range_start": listing_date.isoformat(),
+                "dagster/asset_partition_range_end": until.isoformat(),
+            }
+        }
     level = "INFO" if verbose else "WARNING"
     # dbt's own log lines go to stdout; keep them for --verbose only (the run's event
     # log in the Dagster instance has everything either way).
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
     with DagsterInstance.get() as instance, quiet:
         result = job.execute_in_process(
-            partition_key=listing_date.isoformat(),
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            **partition,
         )
     if not result.success:
         raise CliError(_first_failure(result))
@@ -338,6 +356,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.to < args.start:
+        raise CliError(f"--to {args.to} is before --from {args.start}")
+    home = env.home(args.home).ensure()
+    env.export_for_subprocesses(home)
+    started = time.monotonic()
+    materialize(home, args.start, verbose=args.verbose, until=args.to)
+    days = (args.to - args.start).days + 1
+    print(f"backfilled {days} date(s) {args.start}..{args.to} in {time.monotonic() - started:.1f}s")
+    print(summary(home, args.to))
+    return 0
+
+
 def summary(home: env.Home, listing_date: dt.date) -> str:
     day = listing_date.isoformat()
     _, rows = run_query(
@@ -442,6 +473,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--verbose", action="store_true", help="show Dagster's run log")
     run.set_defaults(func=cmd_run)
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="re-run every date of a range from what is in landing/ (one Dagster run)",
+        description="Materialize the whole graph for every listing date from --from to --to "
+        "(inclusive) in a single Dagster run, from the files already in landing/<date>/.",
+    )
+    backfill.add_argument("--from", dest="start", type=_parse_date, required=True)
+    backfill.add_argument("--to", type=_parse_date, required=True)
+    backfill.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+    backfill.set_defaults(func=cmd_backfill)
 
     query = sub.add_parser(
         "query",

@@ -77,10 +77,10 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
 
 def replace_date_partitions(
     con: duckdb.DuckDBPyConnection,
-    listing_date: dt.date,
+    listing_dates: list[dt.date],
     frames: dict[str, pl.DataFrame],
 ) -> None:
-    """In one transaction, replace the rows of ``listing_date`` in each raw table.
+    """In one transaction, replace the rows of ``listing_dates`` in each raw table.
 
     Re-running a date therefore leaves exactly the rows of the last run, and a crash
     leaves the previous rows: never a half-written partition.
@@ -89,7 +89,10 @@ def replace_date_partitions(
     con.execute("begin transaction")
     try:
         for table, frame in frames.items():
-            con.execute(f"delete from raw.{table} where listing_date = ?", [listing_date])
+            con.execute(
+                f"delete from raw.{table} where listing_date in (select unnest(?))",
+                [listing_dates],
+            )
             _insert_frame(con, f"raw.{table}", frame)
         con.execute("commit")
     except BaseException:

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import dagster as dg
+import polars as pl
 
 from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
@@ -30,56 +31,66 @@ RAW_REJECTED = dg.AssetKey(["raw", "rejected_records"])
         ),
     ],
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
 )
 def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """Parse every file in ``landing/<date>/`` and replace that date's raw rows.
 
-    Delete-and-insert runs in one transaction, so re-running a date gives exactly the
-    same rows. A bad file or a bad card goes to raw.rejected_records; the good cards of
+    Delete-and-insert runs in one transaction (for every date of a backfill at once), so
+    re-running a date gives exactly the same rows. A bad file or a bad card goes to raw.rejected_records; the good cards of
     the same file, and the other files of the day, are kept.
     """
-    listing_date = dt.date.fromisoformat(context.partition_key)
-    folder = papertrends.landing / context.partition_key
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    batch = read_landing_day(folder, listing_date, now)
-    for summary in batch.files:
-        if summary.error:
-            context.log.warning(summary.error)
-        for warning in summary.warnings:
-            context.log.warning(f"{summary.name}: {warning}")
-    if not batch.files:
-        context.log.warning(f"no listing files in {folder}: the date will be empty")
+    batches = []
+    for key in context.partition_keys:  # one date, or a range in a backfill
+        folder = papertrends.landing / key
+        batch = read_landing_day(folder, dt.date.fromisoformat(key), now)
+        for summary in batch.files:
+            if summary.error:
+                context.log.warning(summary.error)
+            for warning in summary.warnings:
+                context.log.warning(f"{summary.name}: {warning}")
+        if not batch.files:
+            context.log.warning(f"no listing files in {folder}: the date will be empty")
+        batches.append(batch)
 
+    listings = pl.concat([b.listings for b in batches])
+    rejected = pl.concat([b.rejected for b in batches])
     with papertrends.connect() as con:
         replace_date_partitions(
-            con, listing_date, {"listings": batch.listings, "rejected_records": batch.rejected}
+            con,
+            [b.listing_date for b in batches],
+            {"listings": listings, "rejected_records": rejected},
         )
 
+    files = [(b.listing_date, f) for b in batches for f in b.files]
     files_md = "\n".join(
-        f"| {f.name} | {f.records} | {f.rejected} | {f.encoding or '-'} | {f.error or ''} |"
-        for f in batch.files
+        f"| {day} | {f.name} | {f.records} | {f.rejected} | {f.encoding or '-'} | {f.error or ''} |"
+        for day, f in files
     )
-    preview = batch.listings.select("position", "title").head(10)
+    preview = listings.select("listing_date", "position", "title").head(10)
     yield dg.MaterializeResult(
         asset_key=RAW_LISTINGS,
         metadata={
-            "dagster/row_count": batch.listings.height,
-            "files": len(batch.files),
-            "landing_folder": dg.MetadataValue.path(str(folder)),
+            "dagster/row_count": listings.height,
+            "dates": len(batches),
+            "files": len(files),
+            "landing": dg.MetadataValue.path(str(papertrends.landing)),
             "file_summary": dg.MetadataValue.md(
-                "| file | records | rejected | encoding | error |\n|---|---|---|---|---|\n"
-                + files_md
+                "| date | file | records | rejected | encoding | error |\n"
+                "|---|---|---|---|---|---|\n" + files_md
             ),
-            "preview": dg.MetadataValue.md(_markdown_table(preview.rows(), ["position", "title"])),
+            "preview": dg.MetadataValue.md(
+                _markdown_table(preview.rows(), ["listing_date", "position", "title"])
+            ),
         },
     )
-    reasons = batch.rejected.group_by("reason").len().sort("len", descending=True).head(10)
+    reasons = rejected.group_by("reason").len().sort("len", descending=True).head(10)
     yield dg.MaterializeResult(
         asset_key=RAW_REJECTED,
         metadata={
-            "dagster/row_count": batch.rejected.height,
+            "dagster/row_count": rejected.height,
             "reasons": dg.MetadataValue.md(_markdown_table(reasons.rows(), ["reason", "rows"])),
         },
     )

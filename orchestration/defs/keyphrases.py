@@ -33,7 +33,7 @@ class KeyphraseSettings(dg.Config):
     group_name="keyphrases",
     kinds={"python", "polars", "duckdb"},
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
 )
 def paper_keyphrases(

@@ -26,7 +26,7 @@ DIGEST = dg.AssetKey(["digest"])
     group_name="publish",
     kinds={"python", "html", "email"},
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet, the
@@ -35,7 +35,6 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     Runs only when the blocking Great Expectations checks upstream passed. An empty day
     gets a digest that says why it is empty.
     """
-    listing_date = dt.date.fromisoformat(context.partition_key)
     watch_file = papertrends.home.root / "watchlists.yaml"
     try:
         watchlists = load_watchlists(watch_file)
@@ -43,30 +42,36 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
         context.log.warning(f"watchlists ignored: {exc}")
         watchlists = []
     smtp = env.smtp_settings()
+    results = []
     try:
         with papertrends.connect(read_only=True) as con:
-            result = publish_day(
-                con,
-                papertrends.publish,
-                listing_date,
-                dt.datetime.now(dt.UTC),
-                watchlists,
-                normalize_keyphrase,
-                smtp,
-            )
+            for key in context.partition_keys:  # one date, or a range in a backfill
+                results.append(
+                    publish_day(
+                        con,
+                        papertrends.publish,
+                        dt.date.fromisoformat(key),
+                        dt.datetime.now(dt.UTC),
+                        watchlists,
+                        normalize_keyphrase,
+                        smtp,
+                    )
+                )
     except PublishError as exc:
-        raise dg.Failure(description=f"publishing {listing_date} failed: {exc}") from None
-    markdown = (result.folder / "digest.md").read_text(encoding="utf-8")
+        raise dg.Failure(description=f"publishing failed: {exc}") from None
+    last = results[-1]
+    markdown = (last.folder / "digest.md").read_text(encoding="utf-8")
     return dg.MaterializeResult(
         metadata={
-            "digest": dg.MetadataValue.path(str(result.folder / "digest.html")),
-            "papers": result.papers,
-            "rising": result.rising,
-            "new": result.new,
-            "empty_reason": result.empty_reason or "",
-            "emails_written": len(result.emails_written),
-            "emails_sent": result.emails_sent,
-            "emails_already_sent": result.emails_skipped,
+            "digest": dg.MetadataValue.path(str(last.folder / "digest.html")),
+            "dates": len(results),
+            "papers": last.papers,
+            "rising": last.rising,
+            "new": last.new,
+            "empty_reason": last.empty_reason or "",
+            "emails_written": sum(len(r.emails_written) for r in results),
+            "emails_sent": sum(r.emails_sent for r in results),
+            "emails_already_sent": sum(r.emails_skipped for r in results),
             "smtp": "configured" if smtp else "not configured (outbox only)",
             "preview": dg.MetadataValue.md("\n".join(markdown.splitlines()[:40])),
         }

@@ -23,39 +23,52 @@ STAGE_ASSETS = {
 }
 
 
-def check_result(stage: str, outcome: SuiteResult | str, report: str | None) -> dg.AssetCheckResult:
-    """A GE suite result as a Dagster check result, failing expectations in the metadata."""
-    if isinstance(outcome, str):
-        return dg.AssetCheckResult(passed=True, metadata={"skipped": outcome, "suite": stage})
-    failed = [f.to_json() for f in outcome.failed]
+def check_result(
+    stage: str, outcomes: dict[str, SuiteResult | str], reports: dict[str, str]
+) -> dg.AssetCheckResult:
+    """GE results (one per date) as one Dagster check result.
+
+    The failing expectations, their observed values and sample rows go in the metadata;
+    a date with nothing to validate (empty day) is listed under ``skipped``.
+    """
+    results = {k: o for k, o in outcomes.items() if not isinstance(o, str)}
+    skipped = {k: o for k, o in outcomes.items() if isinstance(o, str)}
+    failed = [(key, f.to_json()) for key, r in results.items() for f in r.failed]
     table = "\n".join(
-        f"| {f['severity']} | {f['expectation']} | {f['column'] or ''} | "
+        f"| {key} | {f['severity']} | {f['expectation']} | {f['column'] or ''} | "
         f"{json.dumps(f['observed'], default=str)[:120]} |"
-        for f in failed
+        for key, f in failed
     )
     metadata = {
         "suite": stage,
-        "evaluated": outcome.evaluated,
-        "rows": outcome.row_count,
-        "failed_errors": len(outcome.errors),
-        "failed_warnings": len(outcome.warnings),
-        "seconds": round(outcome.seconds, 3),
+        "dates": len(outcomes),
+        "evaluated": sum(r.evaluated for r in results.values()),
+        "rows": sum(r.row_count for r in results.values()),
+        "failed_errors": sum(len(r.errors) for r in results.values()),
+        "failed_warnings": sum(len(r.warnings) for r in results.values()),
+        "seconds": round(sum(r.seconds for r in results.values()), 3),
         "failed_expectations": dg.MetadataValue.md(
-            "| severity | expectation | column | observed |\n|---|---|---|---|\n" + table
+            "| date | severity | expectation | column | observed |\n|---|---|---|---|---|\n" + table
             if failed
             else "all expectations met"
         ),
         "sample_rows": dg.MetadataValue.json(
-            {f["expectation"]: f["sample_rows"] for f in failed if f["sample_rows"]}
+            {f"{key} {f['expectation']}": f["sample_rows"] for key, f in failed if f["sample_rows"]}
         ),
     }
-    if outcome.error:
-        metadata["error"] = outcome.error
-    if report:
-        metadata["report"] = dg.MetadataValue.path(report)
+    errors = [r.error for r in results.values() if r.error]
+    if errors:
+        metadata["error"] = "; ".join(errors)
+    if skipped:
+        metadata["skipped"] = "; ".join(skipped.values())
+    if len(reports) == 1:
+        metadata["report"] = dg.MetadataValue.path(next(iter(reports.values())))
+    elif reports:
+        metadata["reports"] = dg.MetadataValue.json(reports)
+    any_error = any(r.errors for r in results.values())
     return dg.AssetCheckResult(
-        passed=not outcome.failed,
-        severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if any_error else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
     )
 
@@ -69,14 +82,16 @@ def _make_check(stage: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite `expectations/{stage}.py` (gate).",
     )
     def _check(context: dg.AssetCheckExecutionContext, papertrends: PapertrendsHome):
-        listing_date = dt.date.fromisoformat(context.partition_key)
+        outcomes = {}
         with papertrends.connect(read_only=True) as con:
-            outcome = run_suite(con, stage, listing_date)
-        report = None
-        if not isinstance(outcome, str):
-            folder = papertrends.publish / "validation" / listing_date.isoformat()
-            report = str(save_report(outcome, folder))
-        return check_result(stage, outcome, report)
+            for key in context.partition_keys:  # one date, or a range in a backfill
+                outcomes[key] = run_suite(con, stage, dt.date.fromisoformat(key))
+        reports = {}
+        for key, outcome in outcomes.items():
+            if not isinstance(outcome, str):
+                folder = papertrends.publish / "validation" / key
+                reports[key] = str(save_report(outcome, folder))
+        return check_result(stage, outcomes, reports)
 
     return _check
 

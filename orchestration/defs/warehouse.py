@@ -50,7 +50,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: 
     exclude=AFTER_KEYPHRASES,
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     name="warehouse_models",
 )
@@ -67,7 +67,7 @@ def warehouse_models(
     select=AFTER_KEYPHRASES,
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
     name="keyphrase_models",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,34 +71,63 @@ def listing_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~")))
 
 
+def display_name(path: Path) -> str:
+    """A file's name as valid UTF-8 text (for the warehouse and the logs).
+
+    On POSIX a file name is bytes: one that is not UTF-8 comes back from the OS with
+    surrogate escapes, which no UTF-8 column can hold. Its bad bytes are written as \\xNN, and
+    control characters (a newline in a name) a visible escape, so the name stays one line.
+    """
+    name = os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", name)
+
+
+def _no_cards_reason(name: str, chrome_lines: int) -> str:
+    if chrome_lines:
+        return f"{name}: no paper cards, only page chrome ({chrome_lines} line(s))"
+    return f"{name}: empty file, no paper cards"
+
+
 def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> DayBatch:
     """Parse every file of one landing folder. Never raises for a bad file.
 
-    Each file's good records are kept; its unparseable parts, an unusable file, or a file
-    whose bytes equal an earlier file of the same day go to the quarantine frame.
+    Each file's good records are kept; its unparseable parts, an unusable file, a file
+    with nothing in it but blank lines and page chrome, or a file whose bytes equal an
+    earlier file of the same day go to the quarantine frame: every file ends up with
+    records or at least one quarantine row.
     """
     listings: list[dict] = []
     rejected: list[dict] = []
     summaries: list[FileSummary] = []
     seen_sha: dict[str, str] = {}
     for path in listing_files(folder):
-        base = {"listing_date": listing_date, "source_file": path.name, "ingested_at": now}
+        name = display_name(path)
+        base = {"listing_date": listing_date, "source_file": name, "ingested_at": now}
         try:
             result, sha = parse_listing_file(path)
         except ListingFileError as exc:
+            # The parser names the file as the OS gave it; report the printable name.
+            reason = str(exc).replace(path.name, name, 1)
             rejected.append(
-                base | {"file_sha256": None, "position": 0, "raw_text": "", "reason": str(exc)}
+                base | {"file_sha256": None, "position": 0, "raw_text": "", "reason": reason}
             )
-            summaries.append(FileSummary(path.name, None, 0, 1, error=str(exc)))
+            summaries.append(FileSummary(name, None, 0, 1, error=reason))
             continue
         if sha in seen_sha:
-            reason = f"{path.name}: same content as {seen_sha[sha]}, landed twice: skipped"
+            reason = f"{name}: same content as {seen_sha[sha]}, landed twice: skipped"
             rejected.append(
                 base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason}
             )
-            summaries.append(FileSummary(path.name, sha, 0, 1, error=reason))
+            summaries.append(FileSummary(name, sha, 0, 1, error=reason))
             continue
-        seen_sha[sha] = path.name
+        seen_sha[sha] = name
+        if not result.records and not result.rejections:
+            reason = _no_cards_reason(name, len(result.chrome))
+            rejected.append(
+                base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason}
+            )
+            summaries.append(FileSummary(name, sha, 0, 1, encoding=result.encoding, error=reason))
+            continue
         for rec in result.records:
             listings.append(
                 base
@@ -121,7 +151,7 @@ def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> D
             )
         summaries.append(
             FileSummary(
-                path.name,
+                name,
                 sha,
                 len(result.records),
                 len(result.rejections),

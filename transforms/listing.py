@@ -8,7 +8,10 @@ repeated, and the bytes may carry a BOM, CRLF line ends or invalid UTF-8.
 The parser never raises on content. Every non-blank input line ends up in exactly one of
 three places: a ``ListingRecord``, a ``Rejection`` (quarantine, with a reason) or the
 ``chrome`` list (page UI text that is dropped on purpose). Only an unusable *file*
-(binary data, unreadable) raises ``ListingFileError`` with a one-line message naming it.
+(binary data, unreadable, larger than ``MAX_FILE_BYTES``) raises ``ListingFileError``
+with a one-line message naming it. A card whose title or abstract is outside the
+bounds the raw-listings gate checks (``CARD_TITLE_CHARS``, ``CARD_ABSTRACT_CHARS``) is
+quarantined rather than kept.
 
 How wrapped lines are rejoined: if most lines of a file are no longer than some width W
 and many come close to it, the file is hard-wrapped at W. A break between two lines is
@@ -32,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "CARD_ABSTRACT_CHARS",
+    "CARD_TITLE_CHARS",
+    "MAX_FILE_BYTES",
     "MAX_LINE_CHARS",
     "ListingFileError",
     "ListingRecord",
@@ -44,6 +50,9 @@ __all__ = [
     "parse_listing_file",
 ]
 
+# A file larger than this is not a pasted page (a day's page is well under 1 MB): it is
+# quarantined unread, so that one huge file cannot exhaust the ingest's memory.
+MAX_FILE_BYTES = 128 * 1024 * 1024
 # A line longer than this cannot be a title or an abstract: it is quarantined whole.
 MAX_LINE_CHARS = 20_000
 # A title is at most this long; anything longer is read as abstract text.
@@ -52,6 +61,11 @@ MAX_TITLE_CHARS = 300
 MIN_ABSTRACT_CHARS = 60
 # A title-like line this long after a title is taken as its (one-sentence) abstract.
 LONG_TITLE_CHARS = 150
+# Bounds of a card's title and abstract, as the raw-listings quality gate checks them
+# (expectations/raw_listings.py): a card outside them is quarantined, so that one odd
+# card does not stop the whole day's listing at the gate.
+CARD_TITLE_CHARS = (5, 400)
+CARD_ABSTRACT_CHARS = (50, 10_000)
 
 _DATE = (
     r"(\d{4}-\d{2}-\d{2}"
@@ -129,8 +143,10 @@ _SENTENCE_STARTERS = frozenset(
 
 # Zero-width and bidi control characters that render as nothing but break matching.
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
-# Control characters other than tab and newline.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters that are not whitespace: removed ("Ti\x00tle" is "Title"). The
+# whitespace-like ones (tab, vertical tab, form feed, the \x1c-\x1f separators, NEL)
+# separate words and are folded into a space by str.split().
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 
 class ListingFileError(Exception):
@@ -178,7 +194,9 @@ def _looks_binary(data: bytes) -> bool:
     head = data[:8192]
     if not head:
         return False
-    if b"\x00" in head:
+    # Binary formats have runs of NUL bytes (or many of them); a stray NUL in a pasted
+    # page is a control character like any other (clean_line removes it).
+    if b"\x00\x00" in head or head.count(0) * 100 > len(head):
         return True
     # Lots of control bytes (other than whitespace) means this is not text.
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
@@ -262,7 +280,7 @@ def clean_line(line: str) -> str:
     """NFC-normalise, drop invisible and control characters, fold whitespace runs."""
     line = unicodedata.normalize("NFC", line)
     line = _INVISIBLE_RE.sub("", line)
-    line = _CONTROL_RE.sub(" ", line)
+    line = _CONTROL_RE.sub("", line)
     return " ".join(line.split())
 
 
@@ -435,6 +453,19 @@ def _norm_key(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
+def _card_out_of_bounds(title: str, abstract: str) -> str | None:
+    """Why a title/abstract pair cannot be kept as a card, or None if it can."""
+    for what, text, (low, high) in (
+        ("title", title, CARD_TITLE_CHARS),
+        ("abstract", abstract, CARD_ABSTRACT_CHARS),
+    ):
+        if len(text) < low:
+            return f"{what} of {len(text):,} characters is shorter than {low:,}"
+        if len(text) > high:
+            return f"{what} of {len(text):,} characters is longer than {high:,}"
+    return None
+
+
 def parse_listing(text: str) -> ParseResult:
     """Parse decoded listing text. Never raises on content."""
     result = ParseResult()
@@ -501,7 +532,17 @@ def parse_listing(text: str) -> ParseResult:
         if _is_title_like(head) and nxt is not None and _is_abstract_like(nxt):
             key = (_norm_key(head), _norm_key(nxt))
             first = group[0].number
-            if key in seen:
+            out_of_bounds = _card_out_of_bounds(head, nxt)
+            if out_of_bounds:
+                result.rejections.append(
+                    Rejection(
+                        first,
+                        raw_of(group, groups[i + 1])[:MAX_LINE_CHARS],
+                        f"card not kept: {out_of_bounds}",
+                        lines_of(group, groups[i + 1]),
+                    )
+                )
+            elif key in seen:
                 result.rejections.append(
                     Rejection(
                         first,
@@ -550,6 +591,12 @@ def parse_listing_file(path: Path) -> tuple[ParseResult, str]:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES and path.is_file():
+            raise ListingFileError(
+                f"{path.name}: {size:,} bytes is larger than the {MAX_FILE_BYTES:,} bytes "
+                "a listing may have"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ListingFileError(f"{path.name}: cannot read ({exc.strerror or exc})") from None

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from expectations.runner import WARN, expect, new_suite
+from transforms.listing import CARD_ABSTRACT_CHARS, CARD_TITLE_CHARS
 
 NAME = "raw_listings"
 REQUIRED_TABLES = ("raw.listings",)
@@ -41,8 +42,8 @@ def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
 def build_suite(
     *,
     min_rows: int = 5,
-    title_len: tuple[int, int] = (5, 400),
-    abstract_len: tuple[int, int] = (50, 10_000),
+    title_len: tuple[int, int] = CARD_TITLE_CHARS,
+    abstract_len: tuple[int, int] = CARD_ABSTRACT_CHARS,
     max_date: dt.date | None = None,
 ) -> Any:
     """``min_rows``: a listing date with fewer cards is a partial page.

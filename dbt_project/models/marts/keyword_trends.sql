@@ -48,8 +48,8 @@ window_days as (
     from days as a
     inner join days as d
         on
-            d.day_idx <= a.day_idx
-            and d.day_idx > a.day_idx - {{ current_days + reference_days }}
+            a.day_idx >= d.day_idx
+            and a.day_idx - {{ current_days + reference_days }} < d.day_idx
 ),
 
 window_totals as (

@@ -5,7 +5,9 @@ written by Python between them: models downstream of ``raw.paper_keyphrases`` ru
 extraction, everything else before it.
 """
 
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -40,8 +42,13 @@ TRANSLATOR = Translator()
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome):
-    with papertrends.writing():
-        yield from dbt.cli(["build"], context=context).stream()
+    # Each invocation's target/ (compiled SQL, run_results) goes to a temporary folder in
+    # the home, removed afterwards: the run's events keep the results, and the repo's
+    # dbt_project/target does not grow by a folder per run.
+    scratch = papertrends.home.ensure().root / "dbt"
+    scratch.mkdir(exist_ok=True)
+    with papertrends.writing(), tempfile.TemporaryDirectory(dir=scratch) as target:
+        yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
 
 
 @dbt_assets(

@@ -109,10 +109,69 @@ def test_query_without_a_warehouse_says_so(home: env.Home) -> None:
     assert "no warehouse" in proc.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["query"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["backfill"], ["query"], ["validate"], ["keyphrases"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     exe = Path(sys.executable).with_name("papertrends")
     proc = subprocess.run([str(exe), *command, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     assert "usage: papertrends" in proc.stdout
     assert len(proc.stdout.splitlines()) > 3
+
+
+@pytest.mark.slow
+def test_validate_passes_then_names_the_broken_expectation(
+    built_home: env.Home, tmp_path: Path
+) -> None:
+    import shutil
+
+    import duckdb
+
+    ok = papertrends(built_home, "validate")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert [line.split(" | ")[1].strip() for line in ok.stdout.splitlines()[3:7]] == ["pass"] * 4
+
+    broken = env.home(tmp_path / "broken")
+    shutil.copytree(built_home.root, broken.root)
+    with duckdb.connect(str(broken.warehouse)) as con:
+        con.execute("insert into papers select * from papers limit 1")
+        victim = con.execute("select paper_id from papers order by paper_id limit 1").fetchone()
+        con.execute("delete from raw.paper_keyphrases where paper_id = ?", [victim[0]])
+    proc = papertrends(broken, "validate", "--date", DAY)
+    assert proc.returncode == 1
+    lines = {line.split(" | ")[0].strip(): line for line in proc.stdout.splitlines()}
+    assert (
+        "FAIL" in lines["papers"]
+        and "expect_column_values_to_be_unique(paper_id)" in lines["papers"]
+    )
+    assert "FAIL" in lines["keyphrases"]
+    assert "expect_column_values_to_be_between(n_keyphrases)" in lines["keyphrases"]
+
+
+def test_keyphrases_command_uses_the_pipeline_extractor(home: env.Home, tmp_path: Path) -> None:
+    from tests.conftest import sample_cards
+
+    source = tmp_path / "in.jsonl"
+    cards = sample_cards()[:3]
+    source.write_text(
+        "\n".join(
+            json.dumps({"id": f"d{i}", "text": f"{t}\n{a}"}) for i, (t, a) in enumerate(cards)
+        )
+    )
+    out = tmp_path / "out.jsonl"
+    proc = papertrends(
+        home, "keyphrases", "--input", str(source), "--output", str(out), "--top", "4"
+    )
+    assert proc.returncode == 0, proc.stderr
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["id"] for d in docs] == ["d0", "d1", "d2"]
+    assert all(1 <= len(d["keyphrases"]) <= 4 for d in docs)
+    assert any("flow matching" in k.lower() for k in docs[0]["keyphrases"])
+
+    (tmp_path / "bad.jsonl").write_text('{"id": 1, "text": "ok"}\nnot json\n')
+    bad = papertrends(
+        home, "keyphrases", "--input", str(tmp_path / "bad.jsonl"), "--output", str(out)
+    )
+    assert bad.returncode == 1
+    assert "line 2" in bad.stderr and "Traceback" not in bad.stderr

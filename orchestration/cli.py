@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -99,16 +100,25 @@ def land_files(home: env.Home, listing_date: dt.date, files: Sequence[Path]) -> 
             target = folder / name
             stem, suffix = Path(name).stem, Path(name).suffix
             counter = 2
-            while target.exists() and (not target.is_file() or _sha256(target) != source_sha):
-                target = folder / f"{stem}-{counter}{suffix}"
-                counter += 1
-            if not target.exists():
-                tmp = folder / f".{target.name}.tmp"
+            while True:
+                if target.exists():
+                    if target.is_file() and _sha256(target) == source_sha:
+                        break  # landed before
+                    target = folder / f"{stem}-{counter}{suffix}"
+                    counter += 1
+                    continue
+                # Copy to a unique hidden name, then link it in: os.link fails instead of
+                # overwriting when a concurrent run landed the same name meanwhile.
+                fd, tmp = tempfile.mkstemp(prefix=".landing.", suffix=".tmp", dir=folder)
+                os.close(fd)
                 try:
                     shutil.copyfile(source, tmp)
-                    os.replace(tmp, target)
+                    os.link(tmp, target)
+                    break
+                except FileExistsError:
+                    continue
                 finally:
-                    tmp.unlink(missing_ok=True)
+                    os.unlink(tmp)
             landed.append(target)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
@@ -144,11 +154,25 @@ def ensure_dbt_manifest() -> Path:
 
 
 def _first_failure(result) -> str:
+    """One line: the first failed step and the last line of its error (its root cause when
+    Dagster wrapped the error, without the exception's module path; a ``dg.Failure`` shows
+    its description only), else the run's own failure message."""
     for event in result.all_events:
         if event.is_step_failure:
-            data = event.step_failure_data
-            message = data.error.message.strip().splitlines() if data.error else []
-            return f"step {event.step_key} failed: {message[-1] if message else 'unknown error'}"
+            error = event.step_failure_data.error
+            wrapper = "DagsterExecutionStepExecutionError"
+            while error is not None and error.cause is not None and error.cls_name == wrapper:
+                error = error.cause
+            lines = error.message.strip().splitlines() if error else []
+            message = lines[-1].strip() if lines else "unknown error"
+            if error is not None and error.cls_name:
+                head, sep, rest = message.partition(": ")
+                if sep and head.rsplit(".", 1)[-1] == error.cls_name:
+                    message = rest if error.cls_name == "Failure" else f"{error.cls_name}: {rest}"
+            return f"step {event.step_key} failed: {message}"
+    for event in result.all_events:
+        if event.is_failure and event.message:
+            return f"the run failed: {event.message.strip().splitlines()[-1]}"
     return "the run failed"
 
 
@@ -162,11 +186,24 @@ def materialize(
 
     One date, or with ``until`` every date from ``listing_date`` to ``until`` in a single
     run (a backfill: each asset handles the whole range at once).
+
+    The warehouse file lock serialises the writers. The ``duckdb_writer`` pool has run
+    granularity (``dagster.yaml``, written by ``env.Home.ensure``), not per step: in a run
+    executed in this process, a step waiting for a pool slot makes Dagster's in-process
+    executor poll without sleeping (a core busy for as long as another run writes) and a
+    killed run would keep its slot for good.
+    The run is marked alive (a file lock) while it executes; runs whose process was killed
+    are first reported failed and any slot they still hold freed (see
+    orchestration.resources.reap_dead_runs), so a killed run never blocks the next one.
     """
+    import logging
+
     ensure_dbt_manifest()
     from dagster import DagsterInstance
+    from dagster._core.utils import make_new_run_id
 
     from orchestration.definitions import defs
+    from orchestration.resources import reap_dead_runs, run_liveness
 
     job = defs.resolve_job_def("papertrends_daily")
     if until is None:
@@ -178,17 +215,34 @@ def materialize(
                 "dagster/asset_partition_range_end": until.isoformat(),
             }
         }
-    level = "INFO" if verbose else "WARNING"
-    # dbt's own log lines go to stdout; keep them for --verbose only (the run's event
-    # log in the Dagster instance has everything either way).
+    # Without --verbose, Dagster's console log is off (a failed step would print its whole
+    # stack trace): after a successful run the steps' warnings are printed, one line each;
+    # a failure is the one line of the CliError. dbt's own log lines go to stdout: kept for
+    # --verbose only (the run's event log in the Dagster instance has everything).
+    level = "INFO" if verbose else "CRITICAL"
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-    with DagsterInstance.get() as instance, quiet:
+    run_id = make_new_run_id()
+    dagster_home = str(home.ensure().dagster_home)
+    with (
+        DagsterInstance.from_config(dagster_home) as instance,
+        run_liveness(home, run_id),
+        quiet,
+    ):
+        reaped = reap_dead_runs(instance, home)
+        if reaped and verbose:
+            print(f"cleaned up {len(reaped)} run(s) killed before they finished: {reaped}")
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
+            run_id=run_id,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
             **partition,
         )
+        if result.success and not verbose:
+            for record in instance.all_logs(run_id):
+                if record.dagster_event is None and record.level >= logging.WARNING:
+                    message = " ".join(record.user_message.split())
+                    print(f"warning: {record.step_key or 'run'}: {message}", file=sys.stderr)
     if not result.success:
         raise CliError(_first_failure(result))
 
@@ -196,15 +250,13 @@ def materialize(
 # ---------------------------------------------------------------------------- queries
 
 
+@contextlib.contextmanager
 def connect_read_only(home: env.Home, wait_s: float = 60.0):
-    """A read-only connection that cannot touch files outside the warehouse.
-
-    External access (files, URLs, ATTACH, COPY, extensions) is off, extensions are not
-    installed or loaded on demand, and the configuration is locked so a query cannot turn
-    any of that back on. Waits while a run holds the warehouse for writing (DuckDB allows
-    a single process to open a file for writing), printing once that it is waiting.
-    """
+    """A read-only connection that cannot touch files outside the warehouse (closed, and
+    the shared warehouse lock released, when the block ends)."""
     import duckdb
+
+    from transforms.warehouse import WarehouseBusyError, open_duckdb, warehouse_lock
 
     if not home.warehouse.exists():
         raise CliError(f"no warehouse at {home.warehouse}: run `papertrends run` first")
@@ -215,20 +267,25 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
         "allow_community_extensions": False,
         "lock_configuration": True,
     }
-    deadline = time.monotonic() + wait_s
-    told = False
-    while True:
+
+    def waiting(_message: str) -> None:
+        print("waiting: a run is writing the warehouse...", file=sys.stderr)
+
+    with contextlib.ExitStack() as stack:
         try:
-            return duckdb.connect(str(home.warehouse), read_only=True, config=config)
+            stack.enter_context(
+                warehouse_lock(home.warehouse, shared=True, timeout_s=wait_s, on_wait=waiting)
+            )
+            con = open_duckdb(
+                home.warehouse, read_only=True, config=config, timeout_s=wait_s, on_wait=waiting
+            )
+        except WarehouseBusyError as exc:
+            raise CliError(str(exc)) from None
         except duckdb.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            busy = isinstance(exc, duckdb.IOException) and "lock" in first.lower()
-            if not busy or time.monotonic() > deadline:
-                raise CliError(f"cannot open the warehouse: {first}") from None
-            if not told:
-                print("waiting: a run is writing the warehouse...", file=sys.stderr)
-                told = True
-            time.sleep(0.5)
+            raise CliError(f"cannot open the warehouse: {first}") from None
+        stack.callback(con.close)
+        yield con
 
 
 def run_query(
@@ -283,25 +340,23 @@ def run_query(
             "queries (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)"
         )
 
-    con = connect_read_only(home)
-    try:
-        cursor = con.execute(sql, params)
-        if cursor.description is None:
-            return [], []
-        columns = [d[0] for d in cursor.description]
-        return columns, cursor.fetchall()
-    except duckdb.Error as exc:
-        first = one_line(exc)
-        low = first.lower()
-        if "read-only" in low or "read only" in low:
-            raise CliError(f"refused: the warehouse is read-only here ({first})") from None
-        if "external access" in low or "disabled" in low or "permission error" in low:
-            raise CliError(f"refused: no access outside the warehouse ({first})") from None
-        if "configuration has been locked" in low:
-            raise CliError(f"refused: settings cannot be changed here ({first})") from None
-        raise CliError(f"query failed: {first}") from None
-    finally:
-        con.close()
+    with connect_read_only(home) as con:
+        try:
+            cursor = con.execute(sql, params)
+            if cursor.description is None:
+                return [], []
+            columns = [d[0] for d in cursor.description]
+            return columns, cursor.fetchall()
+        except duckdb.Error as exc:
+            first = one_line(exc)
+            low = first.lower()
+            if "read-only" in low or "read only" in low:
+                raise CliError(f"refused: the warehouse is read-only here ({first})") from None
+            if "external access" in low or "disabled" in low or "permission error" in low:
+                raise CliError(f"refused: no access outside the warehouse ({first})") from None
+            if "configuration has been locked" in low:
+                raise CliError(f"refused: settings cannot be changed here ({first})") from None
+            raise CliError(f"query failed: {first}") from None
 
 
 def _cell(value) -> str:
@@ -344,7 +399,14 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str, max_width: int 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    home = env.home(args.home).ensure()
+    home = env.home(args.home)
+    try:
+        home.ensure()
+    except OSError as exc:  # e.g. a file where publish/ or landing/ should be
+        raise CliError(
+            f"cannot prepare the home folder {home.root}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+        ) from None
     env.export_for_subprocesses(home)
     listing_date = args.date or dt.datetime.now(dt.UTC).date()
     landed = land_files(home, listing_date, [Path(p) for p in args.listing])
@@ -359,7 +421,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     if args.to < args.start:
         raise CliError(f"--to {args.to} is before --from {args.start}")
-    home = env.home(args.home).ensure()
+    home = env.home(args.home)
+    try:
+        home.ensure()
+    except OSError as exc:  # e.g. a file where publish/ or landing/ should be
+        raise CliError(
+            f"cannot prepare the home folder {home.root}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+        ) from None
     env.export_for_subprocesses(home)
     started = time.monotonic()
     materialize(home, args.start, verbose=args.verbose, until=args.to)
@@ -402,16 +471,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from expectations.runner import STAGES, run_suite
 
     home = env.home(args.home)
-    con = connect_read_only(home)
-    try:
+    with connect_read_only(home) as con:
         listing_date = (
             args.date or con.execute("select max(listing_date) from raw.listings").fetchone()[0]
         )
         if listing_date is None:
             raise CliError("the warehouse has no listings yet: run `papertrends run` first")
         outcomes = {stage: run_suite(con, stage, listing_date) for stage in STAGES}
-    finally:
-        con.close()
     rows = []
     ok = True
     for stage, outcome in outcomes.items():

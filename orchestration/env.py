@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,12 @@ DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") 
 DUCKDB_POOL = "duckdb_writer"
 
 _DAGSTER_YAML = """\
-# Written by papertrends. One DuckDB writer at a time across all runs.
+# Written by papertrends. One DuckDB writer at a time: runs that use the duckdb_writer
+# pool are queued whole (run granularity); inside a run the warehouse file lock
+# serialises the steps that write.
 concurrency:
   pools:
+    granularity: run
     default_limit: 1
 telemetry:
   enabled: false
@@ -66,9 +70,12 @@ class Home:
             path.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
         if not config.exists():
-            tmp = config.with_suffix(".tmp")
-            tmp.write_text(_DAGSTER_YAML)
-            tmp.replace(config)
+            # A unique temporary name: two first runs on a new home may both get here.
+            fd, tmp = tempfile.mkstemp(prefix=".dagster.", suffix=".tmp", dir=self.dagster_home)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(_DAGSTER_YAML)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, config)
         return self
 
 

@@ -1,9 +1,16 @@
-"""Dagster resources: the papertrends home with its DuckDB warehouse."""
+"""Dagster resources: the papertrends home with its DuckDB warehouse.
+
+Also the bookkeeping that lets a killed ``papertrends run`` never block the next one: the
+warehouse lock is an ``flock`` (it dies with the process), and the Dagster concurrency slot
+of the ``duckdb_writer`` pool that a killed in-process run still holds is freed by the
+next run (:func:`run_liveness`, :func:`reap_dead_runs`).
+"""
 
 from __future__ import annotations
 
 import fcntl
-import time
+import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,40 +20,37 @@ import duckdb
 from pydantic import Field
 
 from orchestration import env
+from transforms.warehouse import (
+    DEFAULT_LOCK_TIMEOUT_S,
+    WarehouseBusyError,
+    connect_warehouse,
+    warehouse_lock,
+    writing_warehouse,
+)
 
-
-class WarehouseBusyError(RuntimeError):
-    """Another process holds the warehouse write lock for too long."""
+__all__ = [
+    "PapertrendsHome",
+    "WarehouseBusyError",
+    "reap_dead_runs",
+    "run_liveness",
+    "write_lock",
+]
 
 
 @contextmanager
-def write_lock(home: env.Home, timeout_s: float = 600.0) -> Iterator[None]:
-    """Serialise writers across processes (DuckDB allows one read-write process per file)."""
+def write_lock(home: env.Home, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Exclusive warehouse lock: no other writer and no reader while it is held."""
     home.root.mkdir(parents=True, exist_ok=True)
-    with open(home.root / "warehouse.lock", "a+") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise WarehouseBusyError(
-                        f"the warehouse {home.warehouse} is being written by another run "
-                        f"for more than {timeout_s:.0f}s"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with warehouse_lock(home.warehouse, shared=False, timeout_s=timeout_s):
+        yield
 
 
 class PapertrendsHome(dg.ConfigurableResource):
     """The home folder (``PAPERTRENDS_HOME``): warehouse, landing, publish.
 
     Open a connection per step with :meth:`connect` and let it close: DuckDB allows a
-    single read-write process per file, so writers also hold a cross-process lock.
+    single read-write process per file, and no read-only one beside it, so writers hold
+    the warehouse lock exclusively and readers hold it shared while connected.
     """
 
     path: str | None = Field(
@@ -70,24 +74,115 @@ class PapertrendsHome(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         home = self.home.ensure()
-        if read_only:
-            if not home.warehouse.exists():
-                raise FileNotFoundError(f"no warehouse yet at {home.warehouse}")
-            con = duckdb.connect(str(home.warehouse), read_only=True)
-            try:
-                yield con
-            finally:
-                con.close()
-            return
-        with write_lock(home):
-            con = duckdb.connect(str(home.warehouse))
-            try:
-                yield con
-            finally:
-                con.close()
+        with connect_warehouse(home.warehouse, read_only=read_only) as con:
+            yield con
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the write lock while a subprocess (dbt) writes the warehouse."""
-        with write_lock(self.home.ensure()):
+        with writing_warehouse(self.home.ensure().warehouse):
             yield
+
+
+# ------------------------------------------------------------------ runs killed mid-way
+
+
+def _liveness_dir(home: env.Home) -> Path:
+    return home.dagster_home / "papertrends-runs"
+
+
+@contextmanager
+def run_liveness(home: env.Home, run_id: str) -> Iterator[None]:
+    """Mark the in-process run ``run_id`` as alive while the block runs.
+
+    An exclusively ``flock``-ed file ``dagster/papertrends-runs/<run_id>.lock``: the lock
+    lasts exactly as long as this process, so a file whose lock can be taken belongs to a
+    run whose process died (SIGKILL, OOM, power loss) without telling Dagster.
+    """
+    folder = _liveness_dir(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{run_id}.lock"
+    tmp = folder / f".{run_id}.{uuid.uuid4().hex[:8]}.tmp"
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.replace(tmp, final)  # appears already locked: a reaper never sees it unlocked
+        try:
+            yield
+        finally:
+            final.unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _unlink_if_unlocked(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink(missing_ok=True)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
+    """Close the books of in-process runs whose process died; their run ids.
+
+    For each liveness file nobody holds: the run is reported failed (it shows as such in
+    the UI instead of "started" forever) and its concurrency slots are freed, else the
+    ``duckdb_writer`` pool slot it held blocks every later run. Slots still claimed by runs
+    that already finished are freed too. Runs of other processes that are alive, and runs
+    launched by the Dagster daemon (no liveness file), are left alone.
+    """
+    from dagster._core.storage.dagster_run import DagsterRunStatus
+
+    storage = instance.event_log_storage
+    reaped: list[str] = []
+    folder = _liveness_dir(home)
+    for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
+        _unlink_if_unlocked(path)  # a run killed while creating its liveness file
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its process is alive
+            run_id = path.stem
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_failed(
+                    run,
+                    "the process running this run died (killed?) before it finished; "
+                    "cleaned up by a later papertrends run",
+                )
+            if storage.supports_global_concurrency_limits:
+                storage.free_concurrency_slots_for_run(run_id)
+            path.unlink(missing_ok=True)
+            reaped.append(run_id)
+        finally:
+            os.close(fd)
+    if storage.supports_global_concurrency_limits:
+        for key in storage.get_concurrency_keys():
+            info = storage.get_concurrency_info(key)
+            holders = {s.run_id for s in info.claimed_slots} | {
+                p.run_id for p in info.pending_steps
+            }
+            for run_id in holders:
+                run = instance.get_run_by_id(run_id)
+                if run is None or run.status in (
+                    DagsterRunStatus.SUCCESS,
+                    DagsterRunStatus.FAILURE,
+                    DagsterRunStatus.CANCELED,
+                ):
+                    storage.free_concurrency_slots_for_run(run_id)
+    return reaped

@@ -9,9 +9,12 @@ Layout under the publish folder::
     outbox/<date>.eml               the digest e-mail (and <date>--<watchlist>.eml)
     outbox/sent.json                ledger of sent e-mails (a re-run never sends twice)
 
-Every file is written to a temporary name in its folder and renamed into place, so a
-crash never leaves a half-written file behind. Nothing here reads the environment:
-the caller passes SMTP settings and the watchlist file.
+Every file is written to a temporary name in its folder (``.<name>.<pid>.<random>.tmp``)
+and renamed into place, so a crash never leaves a half-written file under a published
+name; the temporary files a killed writer left behind are swept by the next publish. A
+write that fails (full disk, read-only folder, a file where a folder should be) raises
+:class:`PublishError` with one line and leaves no temporary file. Nothing here reads the
+environment: the caller passes SMTP settings and the watchlist file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import datetime as dt
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +51,7 @@ from transforms.mailer import SmtpSettings, ledger_key, send_once, write_eml
 SPARKLINE_DAYS = 28
 DEFAULT_RECIPIENT = "papertrends@localhost"
 FILE_MODE = 0o644  # published files are for reading (mkstemp would leave them 0600)
+STALE_TMP_S = 3600.0  # a temporary file this old is abandoned, whoever wrote it
 
 
 class PublishError(RuntimeError):
@@ -66,10 +71,48 @@ class PublishResult:
     empty_reason: str | None = None
 
 
+def _mkstemp(path: Path) -> tuple[int, str]:
+    """A temporary file next to ``path``, named after it and this process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_tmp(folder: Path, max_age_s: float = STALE_TMP_S) -> list[Path]:
+    """Remove the temporary files killed writers left in ``folder`` (not recursive).
+
+    A ``.<name>.<pid>.<random>.tmp`` of a process that no longer exists is removed, and any
+    ``.*.tmp`` older than ``max_age_s``; a live writer's file is kept. Returns what was removed.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for tmp in folder.glob(".*.tmp"):
+        parts = tmp.name.split(".")  # "", name..., pid, random, "tmp"
+        pid = int(parts[-3]) if len(parts) >= 5 and parts[-3].isdigit() else None
+        try:
+            dead = pid is not None and pid != os.getpid() and not _pid_alive(pid)
+            if dead or now - tmp.lstat().st_mtime > max_age_s:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue  # gone already, or not ours to remove: never fail a publish over it
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _mkstemp(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -88,8 +131,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def _atomic_frame(path: Path, frame: pl.DataFrame, kind: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _mkstemp(path)
     os.close(fd)
     try:
         if kind == "csv":
@@ -239,6 +281,8 @@ def publish_day(
     result.rising, result.new = len(data.rising), len(data.new)
     result.empty_reason = data.empty_reason
     markdown, html = render_markdown(data), render_html(data)
+    for stale in (publish, folder, publish / "outbox"):
+        sweep_stale_tmp(stale)
     try:
         result.files += [
             atomic_write_text(folder / "digest.md", markdown),
@@ -270,9 +314,12 @@ def publish_day(
         for name, message in mails:
             result.emails_written.append(write_eml(message, outbox / name))
     except OSError as exc:
-        raise PublishError(
-            f"cannot write to {exc.filename or publish}: {exc.strerror or exc}"
-        ) from None
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason += " (a file is where a folder should be)"
+        elif isinstance(exc, IsADirectoryError):
+            reason += " (a folder is where a file should be)"
+        raise PublishError(f"cannot write to {exc.filename or publish}: {reason}") from None
 
     if smtp is not None:
         for _, message in mails:

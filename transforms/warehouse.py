@@ -1,14 +1,185 @@
-"""DDL of the tables Python writes into the warehouse, and the atomic write helpers.
+"""DDL of the tables Python writes into the warehouse, the atomic write helpers, and the
+warehouse lock.
 
 dbt owns every other table; these are its sources (schema ``raw``).
+
+DuckDB lets one process open a file read-write, and a read-only open fails while another
+process has it read-write (and the other way round). Everything that opens the warehouse
+therefore takes a readers-writer lock on ``<warehouse>.lock`` next to it first
+(:func:`warehouse_lock`: ``flock`` shared for readers, exclusive for writers), and holds it
+while the connection is open. Waiting has a timeout and ends in :class:`WarehouseBusyError`
+with a one-line message. ``flock`` locks belong to the open file, so a killed process never
+leaves a stale lock behind. No Dagster here, so the CLI can use the same helpers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import polars as pl
+
+DEFAULT_LOCK_TIMEOUT_S = 600.0
+
+
+class WarehouseBusyError(RuntimeError):
+    """The warehouse lock was not obtained in time: another process writes (or reads) it."""
+
+
+def lock_path(warehouse: Path) -> Path:
+    """``<home>/warehouse.lock`` for ``<home>/warehouse.duckdb``."""
+    return warehouse.with_name(warehouse.stem + ".lock")
+
+
+def _open_lock_file(path: Path, shared: bool) -> int | None:
+    """The lock file's descriptor; None for a reader when it cannot exist (read-only home:
+    nobody can write the warehouse there, so there is nothing to wait for)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if not shared or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def warehouse_lock(
+    warehouse: Path,
+    *,
+    shared: bool,
+    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the warehouse's readers-writer lock: ``shared`` for readers, else exclusive.
+
+    Waits while another process holds a conflicting lock, calling ``on_wait(message)`` once
+    when it starts waiting, and raises :class:`WarehouseBusyError` after ``timeout_s``.
+    """
+    warehouse = Path(warehouse)
+    fd = _open_lock_file(lock_path(warehouse), shared)
+    if fd is None:
+        yield
+        return
+    try:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        deadline = time.monotonic() + timeout_s
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = "a run is writing it" if shared else "another run or a query is using it"
+                if not waited and on_wait is not None:
+                    on_wait(f"waiting for the warehouse {warehouse}: {holder}...")
+                waited = True
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"the warehouse {warehouse} is busy ({holder}); "
+                        f"gave up after waiting {timeout_s:.0f}s"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def open_duckdb(
+    warehouse: Path,
+    *,
+    read_only: bool,
+    config: Mapping[str, object] | None = None,
+    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, retried while DuckDB reports that another process holds the
+    file (one that does not take the warehouse lock: the DuckDB CLI, a notebook...);
+    WarehouseBusyError after ``timeout_s``. Call it with the warehouse lock held."""
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=read_only, config=dict(config or {}))
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            first = " ".join(str(exc).split(". ")[0].split())
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"the warehouse {warehouse} is open in another process that does not "
+                    f"take its lock; gave up after waiting {timeout_s:.0f}s ({first})"
+                ) from None
+            if not told and on_wait is not None:
+                on_wait(f"waiting for the warehouse {warehouse}: another process has it open")
+            told = True
+            time.sleep(0.2)
+
+
+@contextmanager
+def connect_warehouse(
+    warehouse: Path,
+    *,
+    read_only: bool,
+    config: Mapping[str, object] | None = None,
+    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection to the warehouse, opened and used under :func:`warehouse_lock`
+    (shared when ``read_only``), closed on exit. A read-only open of a missing warehouse
+    raises FileNotFoundError (DuckDB would create nothing and fail less clearly)."""
+    warehouse = Path(warehouse)
+    if read_only and not warehouse.exists():
+        raise FileNotFoundError(f"no warehouse yet at {warehouse}")
+    deadline = time.monotonic() + timeout_s
+    with warehouse_lock(warehouse, shared=read_only, timeout_s=timeout_s, on_wait=on_wait):
+        con = open_duckdb(
+            warehouse,
+            read_only=read_only,
+            config=config,
+            timeout_s=max(0.0, deadline - time.monotonic()),
+            on_wait=on_wait,
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def writing_warehouse(
+    warehouse: Path,
+    *,
+    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """The exclusive lock for another process that writes the warehouse (dbt): held for
+    the block, once DuckDB can open the file read-write (no lock-less reader has it)."""
+    warehouse = Path(warehouse)
+    deadline = time.monotonic() + timeout_s
+    with warehouse_lock(warehouse, shared=False, timeout_s=timeout_s, on_wait=on_wait):
+        if warehouse.exists():
+            remaining = max(0.0, deadline - time.monotonic())
+            open_duckdb(warehouse, read_only=False, timeout_s=remaining, on_wait=on_wait).close()
+        yield
+
 
 RAW_DDL = {
     "listings": """

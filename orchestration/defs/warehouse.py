@@ -5,7 +5,9 @@ written by Python between them: models downstream of ``raw.paper_keyphrases`` ru
 extraction, everything else before it.
 """
 
+import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,12 +43,20 @@ class Translator(DagsterDbtTranslator):
 TRANSLATOR = Translator()
 
 
+def _sweep_stale(folder: Path, max_age_s: float) -> None:
+    cutoff = time.time() - max_age_s
+    for stale in folder.glob("tmp*"):
+        if stale.is_dir() and stale.stat().st_mtime < cutoff:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome):
     # Each invocation's target/ (compiled SQL, run_results) goes to a temporary folder in
     # the home, removed afterwards: the run's events keep the results, and the repo's
     # dbt_project/target does not grow by a folder per run.
     scratch = papertrends.home.ensure().root / "dbt"
     scratch.mkdir(exist_ok=True)
+    _sweep_stale(scratch, max_age_s=6 * 3600)  # left by runs killed during dbt
     with papertrends.writing(), tempfile.TemporaryDirectory(dir=scratch) as target:
         yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
 

@@ -1,0 +1,252 @@
+"""Concurrency: the warehouse's readers-writer lock, runs started at once, queries during
+a run, and a 30-date backfill in one Dagster run.
+
+DuckDB allows one read-write process per file, and a read-only open fails while another
+process has the file read-write (and the other way round): every process that opens the
+warehouse takes ``flock`` on ``warehouse.lock`` first, shared to read, exclusive to write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import env
+from tests.conftest import land, sample_cards
+from tests.test_faults import (
+    RunWatcher,
+    check_published_files,
+    count,
+    killing_leftovers,
+    listing,
+    run_cli,
+    start_cli,
+    tmp_files,
+)
+from transforms.warehouse import WarehouseBusyError, connect_warehouse, warehouse_lock
+
+D1 = dt.date(2026, 11, 9)
+
+# Holds the warehouse open read-write under the exclusive lock, says so, then sleeps.
+HOLD_WRITER = """
+import sys, time
+from pathlib import Path
+from transforms.warehouse import connect_warehouse
+with connect_warehouse(Path(sys.argv[1]), read_only=False) as con:
+    con.execute("create table if not exists t as select 1 as x")
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_writer(warehouse: Path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITER, str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=env.REPO_ROOT,
+    )
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+# ---------------------------------------------------------------------------- the lock
+
+
+def test_readers_share_the_lock_and_a_writer_waits_for_them(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    waits: list[str] = []
+    with (
+        warehouse_lock(warehouse, shared=False),
+        pytest.raises(WarehouseBusyError) as info,
+        warehouse_lock(warehouse, shared=True, timeout_s=0.3, on_wait=waits.append),
+    ):
+        pass
+    message = str(info.value)
+    assert message.startswith(f"the warehouse {warehouse} is busy (a run is writing it)")
+    assert "gave up after waiting 0s" in message and "\n" not in message
+    assert len(waits) == 1 and "waiting for the warehouse" in waits[0]
+    with (
+        warehouse_lock(warehouse, shared=True, timeout_s=0),
+        warehouse_lock(warehouse, shared=True, timeout_s=0),  # readers share
+        pytest.raises(WarehouseBusyError, match="another run or a query is using it"),
+        warehouse_lock(warehouse, shared=False, timeout_s=0.2),
+    ):
+        pass
+    with warehouse_lock(warehouse, shared=False, timeout_s=0):  # all released
+        pass
+
+
+def test_a_killed_writer_leaves_no_stale_lock(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    proc = hold_writer(warehouse, 600)
+    with pytest.raises(WarehouseBusyError), warehouse_lock(warehouse, shared=True, timeout_s=0.2):
+        pass
+    proc.kill()  # SIGKILL: no cleanup runs
+    proc.wait()
+    started = time.monotonic()
+    with connect_warehouse(warehouse, read_only=False, timeout_s=5) as con:
+        assert con.execute("select x from t").fetchall() == [(1,)]
+    assert time.monotonic() - started < 2
+
+
+def test_duckdb_refuses_a_reader_beside_a_writer_and_the_lock_makes_it_wait(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    proc = hold_writer(warehouse, 2)
+    try:
+        # Without the lock: DuckDB's own file lock refuses the read-only open at once.
+        with pytest.raises(duckdb.IOException, match="lock"):
+            duckdb.connect(str(warehouse), read_only=True)
+        # With it: the reader waits for the writer, then reads what it committed.
+        waits: list[str] = []
+        started = time.monotonic()
+        with connect_warehouse(
+            warehouse, read_only=True, timeout_s=60, on_wait=waits.append
+        ) as con:
+            assert con.execute("select x from t").fetchall() == [(1,)]
+        assert waits and time.monotonic() - started > 0.5
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# ---------------------------------------------------------------------------- runs at once
+
+
+@pytest.mark.slow
+def test_runs_started_at_once_and_queries_during_them_all_succeed(
+    home: env.Home, tmp_path: Path
+) -> None:
+    """Two `papertrends run` of the same date started at once, each landing its own file,
+    while `papertrends query` runs in a loop: both runs succeed, every query answers or
+    says in one line that it waits or gives up, and the tables are exactly right (the
+    last ingest of the date sees both files)."""
+    cards = sample_cards()
+    page = listing(tmp_path, "page.txt", cards[:8])
+    more = listing(tmp_path, "more.txt", cards[4:12])  # 4 papers on both pages
+    watcher = RunWatcher(home)
+    queries: list[tuple[int, str, str]] = []
+    with killing_leftovers() as started:
+        for name, listed in (("a", page), ("b", more)):
+            args = ("run", "--listing", str(listed), "--date", D1.isoformat())
+            started.append(start_cli(home, *args, name=name))
+        while any(p.popen.poll() is None for p in started):
+            sql = "select count(*) from raw.listings"
+            queries.append(run_cli(home, "query", sql, "--format", "csv", name="query"))
+            time.sleep(0.5)  # a user's pace; leave the CPU to the runs
+        results = [p.finish() for p in started]
+
+    for code, _, err in results:
+        assert "Could not set lock" not in err, (
+            "a reader opened the warehouse without the shared warehouse lock (the CLI's "
+            "connect_read_only must hold transforms.warehouse.warehouse_lock(shared=True) "
+            "while its connection is open): " + err[-2000:]
+        )
+        assert code == 0, err[-3000:]
+        assert "Traceback" not in err
+    answered = 0
+    for code, out, err in queries:
+        assert "Traceback" not in err, err
+        if code == 0:
+            answered += 1
+            assert out.splitlines()[0] == "count_star()"
+        else:  # no warehouse or table yet, or gave up waiting: one line saying so
+            lines = [line for line in err.splitlines() if not line.startswith("waiting")]
+            assert len(lines) == 1 and lines[0].startswith("papertrends: "), err
+    assert answered, queries
+
+    w = home.warehouse
+    per_file = (
+        "select source_file, count(*), count(distinct position) from raw.listings "
+        "where listing_date = ? group by 1"
+    )
+    with duckdb.connect(str(w), read_only=True) as con:
+        assert sorted(con.execute(per_file, [D1]).fetchall()) == [
+            ("more.txt", 8, 8),
+            ("page.txt", 8, 8),
+        ]
+    assert count(w, "select count(*) from raw.listings") == 16
+    assert count(w, "select count(*) from papers") == 12
+    assert count(w, "select count(distinct paper_id) from papers") == 12
+    assert count(w, "select count(*) from paper_appearances") == 12
+    assert count(w, "select max(times_listed) from papers") == 1
+    assert count(w, "select count(distinct paper_id) from raw.paper_keyphrases") == 12
+    duplicates = "select count(*) - count(distinct (paper_id, rank)) from raw.paper_keyphrases"
+    assert count(w, duplicates) == 0
+    landed = sorted(p.name for p in (home.landing / D1.isoformat()).iterdir())
+    assert landed == ["more.txt", "page.txt"]
+    digest = (home.publish / D1.isoformat() / "digest.md").read_text()
+    assert digest.startswith(f"# 12 papers on {D1}")
+    check_published_files(home.publish)
+    assert not tmp_files(home.root)
+
+    from dagster import DagsterRunStatus
+
+    runs = watcher.instance.get_runs()
+    watcher.close()
+    assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 2
+
+
+# ---------------------------------------------------------------------------- backfill
+
+
+@pytest.mark.slow
+def test_a_30_date_backfill_in_one_run_builds_every_date(home: env.Home) -> None:
+    """30 dates of 5 cards, consecutive dates sharing 2 papers, one `papertrends backfill`."""
+    cards = sample_cards()
+    first = dt.date(2026, 10, 1)
+    days = [first + dt.timedelta(days=i) for i in range(30)]
+    listed: dict[str, list[dt.date]] = {}
+    for i, day in enumerate(days):
+        todays = cards[3 * i : 3 * i + 5]
+        land(home, day, "page.txt", todays)
+        for title, _ in todays:
+            listed.setdefault(title, []).append(day)
+
+    code, out, err = run_cli(
+        home, "backfill", "--from", days[0].isoformat(), "--to", days[-1].isoformat()
+    )
+    assert code == 0, err[-3000:]
+    assert f"backfilled 30 date(s) {days[0]}..{days[-1]}" in out
+
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        per_day = con.execute(
+            "select listing_date, count(*) from raw.listings group by 1 order by 1"
+        ).fetchall()
+        appearances = con.execute(
+            "select listing_date, count(*) from paper_appearances group by 1 order by 1"
+        ).fetchall()
+        papers = con.execute(
+            "select title, times_listed, first_listed, last_listed from papers"
+        ).fetchall()
+        trend_dates = con.execute(
+            "select count(distinct as_of_date) from keyword_trends"
+        ).fetchone()
+    assert per_day == [(day, 5) for day in days]
+    assert appearances == [(day, 5) for day in days]
+    assert len(papers) == len(listed) == 92
+    assert {t: (n, f, last) for t, n, f, last in papers} == {
+        t: (len(ds), min(ds), max(ds)) for t, ds in listed.items()
+    }
+    assert trend_dates[0] == 30
+    for i, day in enumerate(days):
+        digest = (home.publish / day.isoformat() / "digest.md").read_text()
+        assert digest.startswith(f"# 5 papers on {day}"), digest[:80]
+        assert cards[3 * i][0] in digest
+    check_published_files(home.publish)
+
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        (run,) = instance.get_runs()
+    assert run.status == DagsterRunStatus.SUCCESS
+    assert run.tags["dagster/asset_partition_range_start"] == days[0].isoformat()
+    assert run.tags["dagster/asset_partition_range_end"] == days[-1].isoformat()

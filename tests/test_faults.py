@@ -1,0 +1,676 @@
+"""Faults: runs killed mid-way, an unusable publish folder, and the SMTP password.
+
+Runs are real ``papertrends run`` subprocesses, each in its own process group, so that
+``os.killpg(pgid, SIGKILL)`` kills the run with its dbt child and keyphrase workers, as a
+crash, the OOM killer or a power cut would. The phase is found from the outside (the
+run's Dagster event log, read from the instance in the home) or, to kill inside a write
+transaction, by a bootstrap that wraps ``transforms.warehouse._insert_frame`` in the child
+process only (no test hook in the product code).
+
+Everything is compared with a reference home built by one uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from orchestration import env
+from tests.conftest import sample_cards, write_listing
+from transforms.warehouse import connect_warehouse, warehouse_lock
+
+D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+PAPERTRENDS = Path(sys.executable).with_name("papertrends")
+RUN_TIMEOUT_S = 300
+SECRET = f"s3cr3t-{uuid.uuid4().hex}"
+STARTED = time.time()
+MAIL_ENV = (
+    "PAPERTRENDS_SMTP_HOST",
+    "PAPERTRENDS_SMTP_PORT",
+    "PAPERTRENDS_SMTP_USER",
+    "PAPERTRENDS_SMTP_PASSWORD",
+    "PAPERTRENDS_SMTP_STARTTLS",
+    "PAPERTRENDS_DIGEST_FROM",
+    "PAPERTRENDS_DIGEST_TO",
+)
+
+# Runs `papertrends ARGS...` with raw.<table>'s insert pausing inside its transaction
+# (after the rows are inserted, before the commit) and a flag file written when it does.
+PAUSE_IN_TRANSACTION = r"""
+import os, sys, time
+from pathlib import Path
+import transforms.warehouse as warehouse
+table, flag = os.environ["FAULT_PAUSE_TABLE"], Path(os.environ["FAULT_PAUSE_FLAG"])
+insert = warehouse._insert_frame
+def pausing_insert(con, name, frame):
+    insert(con, name, frame)
+    if name == table:
+        flag.write_text(str(os.getpid()))
+        time.sleep(600)
+warehouse._insert_frame = pausing_insert
+from orchestration.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def cli_env(home: env.Home, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI subprocess: this home, no SMTP settings unless given."""
+    environ = {k: v for k, v in os.environ.items() if k not in MAIL_ENV}
+    environ.pop("DAGSTER_HOME", None)  # the CLI derives it from the home
+    environ["PAPERTRENDS_HOME"] = str(home.root)
+    environ.update(extra or {})
+    return environ
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group is still running (zombies do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+@dataclass
+class Proc:
+    """A CLI subprocess in its own process group, output in files (no pipe to fill up)."""
+
+    popen: subprocess.Popen
+    out: Path
+    err: Path
+
+    @property
+    def pgid(self) -> int:
+        return self.popen.pid
+
+    def kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pgid, signal.SIGKILL)
+        self.popen.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _group_alive(self.pgid):
+            assert time.monotonic() < deadline, "the killed run's processes are still alive"
+            time.sleep(0.1)
+
+    def finish(self, timeout: float = RUN_TIMEOUT_S) -> tuple[int, str, str]:
+        try:
+            code = self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill_group()
+            pytest.fail(f"run did not finish in {timeout}s:\n{self.err.read_text()[-3000:]}")
+        return code, self.out.read_text(), self.err.read_text()
+
+
+def start_cli(
+    home: env.Home,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    code: str | None = None,
+    name: str = "cli",
+) -> Proc:
+    logs = home.root.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    out = logs / f"{name}-{uuid.uuid4().hex[:6]}.out"
+    err = out.with_suffix(".err")
+    cmd = [sys.executable, "-c", code, *args] if code else [str(PAPERTRENDS), *args]
+    with open(out, "w") as out_f, open(err, "w") as err_f:
+        popen = subprocess.Popen(
+            cmd,
+            env=cli_env(home, extra_env),
+            stdout=out_f,
+            stderr=err_f,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=env.REPO_ROOT,
+        )
+    return Proc(popen, out, err)
+
+
+def run_cli(home: env.Home, *args: str, **kw) -> tuple[int, str, str]:
+    return start_cli(home, *args, **kw).finish()
+
+
+@contextlib.contextmanager
+def killing_leftovers() -> Iterator[list[Proc]]:
+    """Processes started in the block are killed (group and all) if the test fails."""
+    started: list[Proc] = []
+    try:
+        yield started
+    finally:
+        for proc in started:
+            if proc.popen.poll() is None or _group_alive(proc.pgid):
+                proc.kill_group()
+
+
+def listing(tmp: Path, name: str, cards: list[tuple[str, str]]) -> Path:
+    return write_listing(tmp / "inbox" / name, cards)
+
+
+def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw and mart table, rows sorted (with duplicates), without ingested_at."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1"
+        ).fetchall()
+        out = {}
+        for (table,) in tables:
+            columns = [
+                c for c, *_ in con.execute(f"describe {table}").fetchall() if c != "ingested_at"
+            ]
+            rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
+            out[table] = sorted(
+                (tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows),
+                key=repr,
+            )
+    return out
+
+
+def count(warehouse: Path, sql: str, *params) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchone()[0]
+
+
+def tmp_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
+
+
+def check_published_files(publish: Path) -> None:
+    """Every published file is complete: it parses as what its name says."""
+    assert not tmp_files(publish), tmp_files(publish)
+    for path in publish.rglob("*"):
+        if not path.is_file() or path.suffix == ".lock":  # the send ledger's lock file
+            continue
+        data = path.read_bytes()
+        assert data, f"empty published file {path}"
+        if path.suffix == ".json":
+            json.loads(data)
+        elif path.suffix == ".xml":
+            ET.fromstring(data)
+        elif path.suffix == ".parquet":
+            pl.read_parquet(path)
+        elif path.suffix == ".csv":
+            assert pl.read_csv(path).width > 0
+        elif path.suffix == ".html":
+            assert data.rstrip().lower().endswith(b"</html>"), path
+        elif path.suffix == ".md":
+            assert data.startswith(b"# ") and data.endswith(b"\n"), path
+        elif path.suffix == ".eml":
+            message = email.message_from_bytes(data, policy=email.policy.default)
+            assert message["Subject"] and message.get_body(("plain",)) is not None, path
+
+
+class RunWatcher:
+    """Reads the Dagster instance of a home while a CLI subprocess runs in it."""
+
+    def __init__(self, home: env.Home) -> None:
+        from dagster import DagsterInstance
+
+        self.instance = DagsterInstance.from_config(str(home.dagster_home))
+
+    def close(self) -> None:
+        self.instance.dispose()
+
+    def run_ids(self) -> set[str]:
+        return {r.run_id for r in self.instance.get_runs()}
+
+    def wait_for(
+        self,
+        proc: Proc,
+        matches: Callable[[object], bool],
+        known_runs: set[str],
+        what: str,
+        timeout: float = RUN_TIMEOUT_S,
+    ) -> str:
+        """Wait for an event of the subprocess's new run; its run id."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for run_id in self.run_ids() - known_runs:
+                if any(matches(e) for e in self.instance.all_logs(run_id)):
+                    return run_id
+            if proc.popen.poll() is not None:
+                pytest.fail(f"run ended before {what}:\n{proc.err.read_text()[-3000:]}")
+            time.sleep(0.2)
+        proc.kill_group()
+        pytest.fail(f"timed out waiting for {what}")
+
+
+def materialized_in(step_key: str) -> Callable[[object], bool]:
+    def matches(event) -> bool:
+        de = event.dagster_event
+        return (
+            de is not None
+            and de.event_type_value == "ASSET_MATERIALIZATION"
+            and (event.step_key == step_key)
+        )
+
+    return matches
+
+
+def wait_for_file(proc: Proc, flag: Path, what: str, timeout: float = RUN_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not flag.exists():
+        if proc.popen.poll() is not None:
+            pytest.fail(f"run ended before {what}:\n{proc.err.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            proc.kill_group()
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def copy_home(source: env.Home, target_root: Path) -> env.Home:
+    shutil.copytree(source.root, target_root, symlinks=True)
+    return env.home(target_root)
+
+
+def find_secret(secret: str, *roots: Path, since: float = 0.0) -> list[Path]:
+    """Files under ``roots`` (modified at or after ``since``) whose bytes contain ``secret``."""
+    needle = secret.encode()
+    hits = []
+    for root in roots:
+        for path in [root] if root.is_file() else root.rglob("*"):
+            if path.is_file() and path.stat().st_mtime >= since and needle in path.read_bytes():
+                hits.append(path)
+    return hits
+
+
+def event_log_text(home: env.Home) -> str:
+    """Every event of every run in the home's Dagster instance, serialized (messages,
+    metadata, errors with their stack traces, run config and tags)."""
+    from dagster import DagsterInstance
+    from dagster._serdes import serialize_value
+
+    parts = []
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        for run in instance.get_runs():
+            parts.append(serialize_value(run))
+            parts += [serialize_value(e) for e in instance.all_logs(run.run_id)]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------- SMTP
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class MailServer:
+    port: int
+    messages: list
+    logins: list
+
+
+@contextlib.contextmanager
+def smtp_server(accept_password: str | None) -> Iterator[MailServer]:
+    """aiosmtpd on 127.0.0.1 requiring AUTH: accepts ``accept_password`` (None: refuses all)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    server = MailServer(_free_port(), [], [])
+
+    class Handler:
+        async def handle_DATA(self, srv, session, envelope) -> str:
+            server.messages.append(envelope.original_content)
+            return "250 OK"
+
+    def authenticator(srv, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and accept_password is not None
+        ok = ok and auth_data.password == accept_password.encode()
+        server.logins.append(ok)
+        return AuthResult(success=ok, handled=False)
+
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=server.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    return {
+        "PAPERTRENDS_SMTP_HOST": "127.0.0.1",
+        "PAPERTRENDS_SMTP_PORT": str(port),
+        "PAPERTRENDS_SMTP_USER": "digest-bot",
+        "PAPERTRENDS_SMTP_PASSWORD": SECRET,
+        "PAPERTRENDS_DIGEST_TO": "team@example.org",
+    }
+
+
+# ---------------------------------------------------------------------------- reference
+
+
+@dataclass
+class Reference:
+    """A home with D1 built by one uninterrupted run (sending its digest through SMTP)."""
+
+    home: env.Home
+    listing: Path
+    proc: Proc
+    server: MailServer
+    result: tuple[int, str, str] | None = None
+
+    def wait(self) -> env.Home:
+        if self.result is None:
+            self.result = self.proc.finish()
+            code, _, err = self.result
+            assert code == 0, f"reference run failed:\n{err[-3000:]}"
+        return self.home
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
+    """Started when first asked for and waited on when needed, so the first test runs its
+    own runs meanwhile (the two homes share nothing)."""
+    pytest.importorskip("aiosmtpd")
+    root = tmp_path_factory.mktemp("reference")
+    home = env.home(root / "home").ensure()
+    page = listing(root, "page.txt", sample_cards()[:8])
+    with smtp_server(accept_password=SECRET) as server:
+        proc = start_cli(
+            home,
+            "run",
+            "--listing",
+            str(page),
+            "--date",
+            D1.isoformat(),
+            extra_env=smtp_env(server.port),
+            name="reference",
+        )
+        ref = Reference(home, page, proc, server)
+        try:
+            yield ref
+            ref.wait()  # never leave it running
+        finally:
+            if proc.popen.poll() is None:
+                proc.kill_group()
+
+
+# ---------------------------------------------------------------------------- 1. kills
+
+
+@pytest.mark.slow
+def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
+    home: env.Home, reference: Reference, tmp_path: Path
+) -> None:
+    """SIGKILL (whole process group) inside the ingest transaction, during dbt and inside
+    the keyphrase write; after each kill the warehouse opens, holds no partial partition,
+    the lock is free and the next run gets past the killed phase; a last uninterrupted run
+    gives exactly the reference tables. Every run here has no SMTP settings at all."""
+    from dagster import DagsterRunStatus
+
+    page = listing(tmp_path, "page.txt", sample_cards()[:8])
+    args = ("run", "--listing", str(page), "--date", D1.isoformat())
+    warehouse = home.warehouse
+    watcher = RunWatcher(home)
+    killed: list[str] = []
+
+    def after_kill(proc: Proc) -> None:
+        proc.kill_group()
+        # flock locks die with their process: the warehouse lock is free at once.
+        with warehouse_lock(warehouse, shared=False, timeout_s=0):
+            pass
+        assert not tmp_files(home.root)
+
+    def pause(table: str) -> tuple[dict[str, str], Path]:
+        flag = tmp_path / f"paused-{table}"
+        return {"FAULT_PAUSE_TABLE": table, "FAULT_PAUSE_FLAG": str(flag)}, flag
+
+    with killing_leftovers() as started:
+        # a. Inside the ingest transaction: raw.listings rows inserted, not committed.
+        extra, flag = pause("raw.listings")
+        known = watcher.run_ids()
+        proc = start_cli(home, *args, extra_env=extra, code=PAUSE_IN_TRANSACTION, name="a")
+        started.append(proc)
+        wait_for_file(proc, flag, "the pause in the ingest transaction")
+        after_kill(proc)
+        killed += watcher.run_ids() - known
+        assert count(warehouse, "select count(*) from raw.listings") == 0
+
+        # b. During dbt: some warehouse models rebuilt, others not yet.
+        known = watcher.run_ids()
+        proc = start_cli(home, *args, name="b")
+        started.append(proc)
+        run_b = watcher.wait_for(
+            proc, materialized_in("warehouse_models"), known, "the first dbt model"
+        )
+        after_kill(proc)
+        killed.append(run_b)
+        # The killed ingest was rolled back and this run's ingest committed: all 8, once.
+        assert count(warehouse, "select count(*) from raw.listings") == 8
+        assert count(warehouse, "select count(distinct position) from raw.listings") == 8
+
+        # c. Inside the keyphrase write (after extraction in the worker processes).
+        extra, flag = pause("raw.paper_keyphrases")
+        known = watcher.run_ids()
+        proc = start_cli(home, *args, extra_env=extra, code=PAUSE_IN_TRANSACTION, name="c")
+        started.append(proc)
+        wait_for_file(proc, flag, "the pause in the keyphrase transaction")
+        after_kill(proc)
+        killed += watcher.run_ids() - known
+        # dbt finished in this run (papers exist); the keyphrase rows were rolled back.
+        assert count(warehouse, "select count(*) from papers") == 8
+        assert count(warehouse, "select count(*) from raw.paper_keyphrases") == 0
+
+        # d. The next run completes, without SMTP settings (outbox only).
+        known = watcher.run_ids()
+        code, out, err = run_cli(home, *args, name="d")
+        assert code == 0, err[-3000:]
+        assert "Traceback" not in err
+        assert "8 papers parsed" in out
+
+    # The killed runs were closed as failed and hold no concurrency slot any more.
+    statuses = {r.run_id: r.status for r in watcher.instance.get_runs()}
+    assert len(killed) == 3
+    assert all(statuses[run_id] == DagsterRunStatus.FAILURE for run_id in killed), statuses
+    (last,) = watcher.run_ids() - known
+    assert statuses[last] == DagsterRunStatus.SUCCESS
+    storage = watcher.instance.event_log_storage
+    for key in storage.get_concurrency_keys():
+        info = storage.get_concurrency_info(key)
+        assert not info.claimed_slots and not info.pending_steps, info
+    watcher.close()
+
+    ref = reference.wait()
+    assert snapshot(warehouse) == snapshot(ref.warehouse)
+    check_published_files(home.publish)
+    day = home.publish / D1.isoformat()
+    assert (day / "digest.md").read_text() == (
+        ref.publish / D1.isoformat() / "digest.md"
+    ).read_text()
+    assert (home.publish / "outbox" / f"{D1}.eml").is_file()
+    assert not (home.publish / "outbox" / "sent.json").exists()
+    assert not list((home.dagster_home / "papertrends-runs").iterdir())
+
+
+# ---------------------------------------------------------------------------- 4. publish
+
+
+@pytest.mark.slow
+def test_an_unusable_publish_folder_fails_the_run_clearly_and_keeps_the_warehouse(
+    reference: Reference, tmp_path: Path
+) -> None:
+    home = copy_home(reference.wait(), tmp_path / "home")
+    before = snapshot(home.warehouse)
+    feed = (home.publish / "feed.xml").read_bytes()
+    day = home.publish / D1.isoformat()
+    shutil.rmtree(day)
+    day.write_text("a file where the date's folder should be\n")
+
+    code, out, err = run_cli(
+        home, "run", "--listing", str(reference.listing), "--date", D1.isoformat()
+    )
+
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("papertrends: step digest failed: publishing failed:"), lines
+    assert str(day) in lines[0] and "a file is where a folder should be" in lines[0]
+    assert snapshot(home.warehouse) == before
+    code, out, err = run_cli(home, "query", "select count(*) from papers", "--format", "csv")
+    assert (code, out.split()) == (0, ["count_star()", "8"]), err
+    assert day.read_text() == "a file where the date's folder should be\n"
+    assert (home.publish / "feed.xml").read_bytes() == feed
+    day.unlink()  # the rest must be complete files
+    check_published_files(home.publish)
+
+
+def test_a_file_in_place_of_the_publish_folder_is_refused_before_anything_runs(
+    home: env.Home, tmp_path: Path
+) -> None:
+    shutil.rmtree(home.publish)
+    home.publish.write_text("not a folder\n")
+    page = listing(tmp_path, "page.txt", sample_cards()[:5])
+    code, _, err = run_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"papertrends: cannot prepare the home folder {home.root}: File exists ({home.publish})"
+    ]
+    assert not any(home.landing.iterdir())
+    assert not home.warehouse.exists()
+
+
+@pytest.mark.slow
+def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
+    reference: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transforms import publish as publish_mod
+
+    publish = tmp_path / "publish"
+    first = dt.datetime(2026, 11, 2, 7, 0, tzinfo=dt.UTC)
+    later = first + dt.timedelta(hours=1)
+    ref = reference.wait()
+
+    def enospc(*_args, **_kw):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "<disk>")
+
+    with connect_warehouse(ref.warehouse, read_only=True) as con:
+        # Disk full on the very first write: nothing published, nothing left over.
+        with monkeypatch.context() as m:
+            m.setattr(publish_mod.os, "fsync", enospc)
+            with pytest.raises(publish_mod.PublishError) as info:
+                publish_mod.publish_day(con, publish, D1, first)
+        assert "No space left on device" in str(info.value)
+        assert "\n" not in str(info.value)
+        assert not tmp_files(publish)
+        assert not [p for p in publish.rglob("*") if p.is_file()]
+
+        publish_mod.publish_day(con, publish, D1, first)
+        old = {p: p.read_bytes() for p in publish.rglob("*") if p.is_file()}
+
+        # Disk full at the third rename (trends.csv): the files before it are new, the
+        # ones after it old; every one complete, no temporary file.
+        real_replace, calls = os.replace, []
+
+        def third_fails(src, dst):
+            calls.append(dst)
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+            return real_replace(src, dst)
+
+        with monkeypatch.context() as m:
+            m.setattr(publish_mod.os, "replace", third_fails)
+            with pytest.raises(publish_mod.PublishError, match="No space left on device"):
+                publish_mod.publish_day(con, publish, D1, later)
+        assert not tmp_files(publish)
+        check_published_files(publish)
+        entry = json.loads((publish / D1.isoformat() / "entry.json").read_text())
+        assert entry["updated"] == first.isoformat()  # written after the failure: old
+        assert set(old) == {p for p in publish.rglob("*") if p.is_file()}
+
+        # A temporary file of a killed writer (dead pid) is swept by the next publish; a
+        # live writer's is kept.
+        day = publish / D1.isoformat()
+        gone = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        )
+        orphan = day / f".digest.md.{gone.stdout.strip()}.abcdefgh.tmp"
+        orphan.write_text("half a dig")
+        live = day / f".digest.md.{os.getpid()}.abcdefgh.tmp"
+        live.write_text("being written")
+        publish_mod.publish_day(con, publish, D1, later)
+        assert not orphan.exists() and live.exists()
+        live.unlink()
+        check_published_files(publish)
+
+
+# ---------------------------------------------------------------------------- 5. secrets
+
+
+@pytest.mark.slow
+def test_the_smtp_password_is_never_written_anywhere(reference: Reference, tmp_path: Path) -> None:
+    """The reference run logged in with the password and sent its digest; a second run
+    whose login is refused fails with one line. Neither shows the password: not in the
+    Dagster event log, its compute logs, stdout/stderr, the .eml files, published files,
+    the warehouse or dbt's logs."""
+    ref = reference.wait()
+    _, out, err = reference.result
+    assert reference.server.logins == [True]
+    assert len(reference.server.messages) == 1
+    ledger = json.loads((ref.publish / "outbox" / "sent.json").read_text())
+    assert list(ledger["sent"]) == [f"{D1}|team@example.org"]
+
+    home = copy_home(ref, tmp_path / "home")
+    page = listing(tmp_path, "page.txt", sample_cards()[4:10])
+    with smtp_server(accept_password=None) as refusing:
+        code2, out2, err2 = run_cli(
+            home,
+            "run",
+            "--listing",
+            str(page),
+            "--date",
+            D2.isoformat(),
+            extra_env=smtp_env(refusing.port),
+        )
+    assert refusing.logins and not any(refusing.logins) and not refusing.messages
+    assert code2 == 1
+    lines = err2.strip().splitlines()
+    assert len(lines) == 1, err2
+    assert "step digest failed" in lines[0] and "535" in lines[0], lines[0]
+    assert (home.publish / "outbox" / f"{D2}.eml").is_file()  # written before sending
+
+    events = event_log_text(home)
+    assert "535" in events  # the failure and its stack trace are in there
+    for text in (out, err, out2, err2, event_log_text(ref), events):
+        assert SECRET not in text
+    assert find_secret(SECRET, ref.root, home.root) == []
+    dbt_output = [p for p in (env.DBT_PROJECT_DIR / "logs", env.DBT_PROJECT_DIR / "target")]
+    assert find_secret(SECRET, *[p for p in dbt_output if p.exists()], since=STARTED) == []

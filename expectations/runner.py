@@ -31,14 +31,14 @@ import importlib
 import json
 import logging
 import math
-import os
-import tempfile
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from transforms.files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -545,20 +545,6 @@ def validate_stage(
 
 
 # --------------------------------------------------------------------------- reports
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def report_stem(result: SuiteResult) -> str:
     date_part = result.listing_date or "all"
     return f"{result.suite}__{date_part}"
@@ -593,7 +579,7 @@ def save_report(result: SuiteResult, directory: Path, *, html: bool = True) -> P
     stem = report_stem(result)
     path = directory / f"{stem}.json"
     payload = result.to_json()
-    _atomic_write(path, json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    atomic_write(path, json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
     if html:
         try:
             page = render_html(result)
@@ -601,7 +587,7 @@ def save_report(result: SuiteResult, directory: Path, *, html: bool = True) -> P
             log.warning("GX Data Docs rendering failed for %s: %s", stem, exc)
             page = None
         if page is not None:
-            _atomic_write(directory / f"{stem}.html", page)
+            atomic_write(directory / f"{stem}.html", page)
     return path
 
 

@@ -23,12 +23,13 @@ import json
 import os
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
+
+from transforms.files import atomic_write
 
 __all__ = [
     "MailError",
@@ -115,25 +116,10 @@ def ledger_key(listing_date: dt.date | str, recipients: Iterable[str]) -> str:
     return f"{day}|{','.join(rcpts)}"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_eml(message: EmailMessage, path: str | Path) -> Path:
     """Write the message as an ``.eml`` file atomically (temp file + ``os.replace``)."""
     path = Path(path)
-    _atomic_write(path, message.as_bytes())
+    atomic_write(path, message.as_bytes(), mode=0o600)  # addresses: private to the owner
     return path
 
 
@@ -231,7 +217,7 @@ def send_once(
             "refused": sorted(refused or {}),
         }
         try:
-            _atomic_write(ledger, json.dumps({"sent": sent}, indent=2, sort_keys=True).encode())
+            atomic_write(ledger, json.dumps({"sent": sent}, indent=2, sort_keys=True), mode=0o600)
         except OSError as exc:
             raise MailError(
                 f"digest was SENT but recording it in {ledger} failed ({exc}); "

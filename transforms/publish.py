@@ -23,7 +23,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,11 +45,11 @@ from transforms.digest import (
     render_html,
     render_markdown,
 )
+from transforms.files import atomic_write
 from transforms.mailer import SmtpSettings, ledger_key, send_once, write_eml
 
 SPARKLINE_DAYS = 28
 DEFAULT_RECIPIENT = "papertrends@localhost"
-FILE_MODE = 0o644  # published files are for reading (mkstemp would leave them 0600)
 STALE_TMP_S = 3600.0  # a temporary file this old is abandoned, whoever wrote it
 
 
@@ -69,12 +68,6 @@ class PublishResult:
     emails_sent: int = 0
     emails_skipped: int = 0
     empty_reason: str | None = None
-
-
-def _mkstemp(path: Path) -> tuple[int, str]:
-    """A temporary file next to ``path``, named after it and this process."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -110,40 +103,12 @@ def sweep_stale_tmp(folder: Path, max_age_s: float = STALE_TMP_S) -> list[Path]:
     return removed
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder + rename."""
-    fd, tmp = _mkstemp(path)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write(path, text)
 
 
 def _atomic_frame(path: Path, frame: pl.DataFrame, kind: str) -> Path:
-    fd, tmp = _mkstemp(path)
-    os.close(fd)
-    try:
-        if kind == "csv":
-            frame.write_csv(tmp)
-        else:
-            frame.write_parquet(tmp)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, frame.write_csv if kind == "csv" else frame.write_parquet)
 
 
 # ---------------------------------------------------------------------------- data

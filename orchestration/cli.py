@@ -398,8 +398,9 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str, max_width: int 
 # ---------------------------------------------------------------------------- commands
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    home = env.home(args.home)
+def prepare_home(root: str | None) -> env.Home:
+    """The home, created if needed, exported to dbt and Dagster (one-line error if unusable)."""
+    home = env.home(root)
     try:
         home.ensure()
     except OSError as exc:  # e.g. a file where publish/ or landing/ should be
@@ -408,6 +409,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             + (f" ({exc.filename})" if exc.filename else "")
         ) from None
     env.export_for_subprocesses(home)
+    return home
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    home = prepare_home(args.home)
     listing_date = args.date or dt.datetime.now(dt.UTC).date()
     landed = land_files(home, listing_date, [Path(p) for p in args.listing])
     print(f"landed {len(landed)} file(s) in {home.landing / listing_date.isoformat()}")
@@ -421,15 +427,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     if args.to < args.start:
         raise CliError(f"--to {args.to} is before --from {args.start}")
-    home = env.home(args.home)
-    try:
-        home.ensure()
-    except OSError as exc:  # e.g. a file where publish/ or landing/ should be
-        raise CliError(
-            f"cannot prepare the home folder {home.root}: {exc.strerror or exc}"
-            + (f" ({exc.filename})" if exc.filename else "")
-        ) from None
-    env.export_for_subprocesses(home)
+    home = prepare_home(args.home)
     started = time.monotonic()
     materialize(home, args.start, verbose=args.verbose, until=args.to)
     days = (args.to - args.start).days + 1

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from transforms.files import atomic_write
+from transforms.warehouse import empty_day_reason
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -592,20 +593,6 @@ def save_report(result: SuiteResult, directory: Path, *, html: bool = True) -> P
 
 
 # --------------------------------------------------------------------------- one day
-def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
-    """Why a date has nothing to validate (no listing, or no papers in it), else None."""
-    listed, rejected = con.execute(
-        "select (select count(*) from raw.listings where listing_date = $1),"
-        " (select count(*) from raw.rejected_records where listing_date = $1)",
-        [listing_date],
-    ).fetchone()
-    if listed:
-        return None
-    if rejected:
-        return f"the listing of {listing_date} had no paper cards ({rejected} quarantined)"
-    return f"no listing landed for {listing_date}"
-
-
 def run_suite(
     con: duckdb.DuckDBPyConnection, stage: str, listing_date: dt.date | None
 ) -> SuiteResult | str:

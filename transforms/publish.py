@@ -47,6 +47,7 @@ from transforms.digest import (
 )
 from transforms.files import atomic_write
 from transforms.mailer import SmtpSettings, ledger_key, send_once, write_eml
+from transforms.warehouse import empty_day_reason
 
 SPARKLINE_DAYS = 28
 DEFAULT_RECIPIENT = "papertrends@localhost"
@@ -114,12 +115,6 @@ def _atomic_frame(path: Path, frame: pl.DataFrame, kind: str) -> Path:
 # ---------------------------------------------------------------------------- data
 
 
-def empty_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
-    from expectations.runner import empty_day_reason
-
-    return empty_day_reason(con, listing_date)
-
-
 def load_digest_data(
     con: duckdb.DuckDBPyConnection,
     listing_date: dt.date,
@@ -148,7 +143,7 @@ def load_digest_data(
         for rank, pid, title, abstract, url, new, kps in papers_rows
     ]
     if not papers:
-        return DigestData(listing_date, empty_reason=empty_reason(con, listing_date))
+        return DigestData(listing_date, empty_reason=empty_day_reason(con, listing_date))
 
     trend_rows = con.execute(
         """
@@ -182,17 +177,16 @@ def load_digest_data(
         [listing_date, SPARKLINE_DAYS],
     ).fetchall()
     trends = [TrendRow(*row[:8], sparkline=tuple(row[8])) for row in trend_rows]
-    new_papers, keyphrases = con.execute(
+    (keyphrases,) = con.execute(
         """
-        select count(distinct p.paper_id) filter (where p.first_listed = $1),
-               count(distinct k.keyphrase_norm)
+        select count(distinct k.keyphrase_norm)
         from paper_appearances as a
-        join papers as p using (paper_id)
-        left join paper_keyphrases as k using (paper_id)
+        join paper_keyphrases as k using (paper_id)
         where a.listing_date = $1
         """,
         [listing_date],
     ).fetchone()
+    new_papers = sum(p.is_new for p in papers)
     hits = (
         match_watchlists(watchlists, papers, **({"normalize": normalize} if normalize else {}))
         if watchlists

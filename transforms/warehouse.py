@@ -289,3 +289,17 @@ def replace_rows(
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
+    """Why a date has nothing to validate (no listing, or no papers in it), else None."""
+    listed, rejected = con.execute(
+        "select (select count(*) from raw.listings where listing_date = $1),"
+        " (select count(*) from raw.rejected_records where listing_date = $1)",
+        [listing_date],
+    ).fetchone()
+    if listed:
+        return None
+    if rejected:
+        return f"the listing of {listing_date} had no paper cards ({rejected} quarantined)"
+    return f"no listing landed for {listing_date}"

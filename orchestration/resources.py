@@ -21,10 +21,8 @@ from pydantic import Field
 
 from orchestration import env
 from transforms.warehouse import (
-    DEFAULT_LOCK_TIMEOUT_S,
     WarehouseBusyError,
     connect_warehouse,
-    warehouse_lock,
     writing_warehouse,
 )
 
@@ -33,16 +31,7 @@ __all__ = [
     "WarehouseBusyError",
     "reap_dead_runs",
     "run_liveness",
-    "write_lock",
 ]
-
-
-@contextmanager
-def write_lock(home: env.Home, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Exclusive warehouse lock: no other writer and no reader while it is held."""
-    home.root.mkdir(parents=True, exist_ok=True)
-    with warehouse_lock(home.warehouse, shared=False, timeout_s=timeout_s):
-        yield
 
 
 class PapertrendsHome(dg.ConfigurableResource):

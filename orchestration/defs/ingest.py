@@ -7,6 +7,7 @@ import polars as pl
 
 from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
+from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.landing import read_landing_day
 from transforms.warehouse import replace_date_partitions
@@ -65,9 +66,12 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
         )
 
     files = [(b.listing_date, f) for b in batches for f in b.files]
-    files_md = "\n".join(
-        f"| {day} | {f.name} | {f.records} | {f.rejected} | {f.encoding or '-'} | {f.error or ''} |"
-        for day, f in files
+    files_md = markdown_table(
+        [
+            (day, f.name, f.records, f.rejected, f.encoding or "-", f.error or "")
+            for day, f in files
+        ],
+        ["date", "file", "records", "rejected", "encoding", "error"],
     )
     preview = listings.select("listing_date", "position", "title").head(10)
     yield dg.MaterializeResult(
@@ -77,12 +81,9 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
             "dates": len(batches),
             "files": len(files),
             "landing": dg.MetadataValue.path(str(papertrends.landing)),
-            "file_summary": dg.MetadataValue.md(
-                "| date | file | records | rejected | encoding | error |\n"
-                "|---|---|---|---|---|---|\n" + files_md
-            ),
+            "file_summary": dg.MetadataValue.md(files_md),
             "preview": dg.MetadataValue.md(
-                _markdown_table(preview.rows(), ["listing_date", "position", "title"])
+                markdown_table(preview.rows(), ["listing_date", "position", "title"])
             ),
         },
     )
@@ -91,17 +92,9 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
         asset_key=RAW_REJECTED,
         metadata={
             "dagster/row_count": rejected.height,
-            "reasons": dg.MetadataValue.md(_markdown_table(reasons.rows(), ["reason", "rows"])),
+            "reasons": dg.MetadataValue.md(markdown_table(reasons.rows(), ["reason", "rows"])),
         },
     )
-
-
-def _markdown_table(rows: list[tuple], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [str(c).replace("|", "\\|").replace("\n", " ")[:120] for c in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 defs = dg.Definitions(assets=[raw_listings])

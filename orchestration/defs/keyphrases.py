@@ -7,6 +7,7 @@ import polars as pl
 
 from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
+from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.keyphrases import (
     ExtractorConfig,
@@ -87,8 +88,7 @@ def paper_keyphrases(
             "seconds": round(seconds, 2),
             "papers_per_second": round(pending.height / seconds, 1) if pending.height else 0.0,
             "preview": dg.MetadataValue.md(
-                "| paper_id | top keyphrases |\n|---|---|\n"
-                + "\n".join(f"| {pid} | {kp} |" for pid, kp in preview.rows())
+                markdown_table(preview.rows(), ["paper_id", "top keyphrases"])
             ),
         }
     )

@@ -13,6 +13,7 @@ import dagster as dg
 
 from expectations.runner import SuiteResult, run_suite, save_report
 from orchestration.defs.partitions import daily_partitions
+from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 
 STAGE_ASSETS = {
@@ -34,10 +35,18 @@ def check_result(
     results = {k: o for k, o in outcomes.items() if not isinstance(o, str)}
     skipped = {k: o for k, o in outcomes.items() if isinstance(o, str)}
     failed = [(key, f.to_json()) for key, r in results.items() for f in r.failed]
-    table = "\n".join(
-        f"| {key} | {f['severity']} | {f['expectation']} | {f['column'] or ''} | "
-        f"{json.dumps(f['observed'], default=str)[:120]} |"
-        for key, f in failed
+    table = markdown_table(
+        [
+            (
+                key,
+                f["severity"],
+                f["expectation"],
+                f["column"] or "",
+                json.dumps(f["observed"], default=str),
+            )
+            for key, f in failed
+        ],
+        ["date", "severity", "expectation", "column", "observed"],
     )
     metadata = {
         "suite": stage,
@@ -47,11 +56,7 @@ def check_result(
         "failed_errors": sum(len(r.errors) for r in results.values()),
         "failed_warnings": sum(len(r.warnings) for r in results.values()),
         "seconds": round(sum(r.seconds for r in results.values()), 3),
-        "failed_expectations": dg.MetadataValue.md(
-            "| date | severity | expectation | column | observed |\n|---|---|---|---|---|\n" + table
-            if failed
-            else "all expectations met"
-        ),
+        "failed_expectations": dg.MetadataValue.md(table if failed else "all expectations met"),
         "sample_rows": dg.MetadataValue.json(
             {f"{key} {f['expectation']}": f["sample_rows"] for key, f in failed if f["sample_rows"]}
         ),

@@ -256,7 +256,7 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
     the shared warehouse lock released, when the block ends)."""
     import duckdb
 
-    from transforms.warehouse import WarehouseBusyError, open_duckdb, warehouse_lock
+    from transforms.warehouse import WarehouseBusyError, connect_warehouse
 
     if not home.warehouse.exists():
         raise CliError(f"no warehouse at {home.warehouse}: run `papertrends run` first")
@@ -272,19 +272,21 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
         print("waiting: a run is writing the warehouse...", file=sys.stderr)
 
     with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(
-                warehouse_lock(home.warehouse, shared=True, timeout_s=wait_s, on_wait=waiting)
-            )
-            con = open_duckdb(
-                home.warehouse, read_only=True, config=config, timeout_s=wait_s, on_wait=waiting
+        try:  # only opening is translated here; errors of the caller's block pass through
+            con = stack.enter_context(
+                connect_warehouse(
+                    home.warehouse,
+                    read_only=True,
+                    config=config,
+                    timeout_s=wait_s,
+                    on_wait=waiting,
+                )
             )
         except WarehouseBusyError as exc:
             raise CliError(str(exc)) from None
         except duckdb.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CliError(f"cannot open the warehouse: {first}") from None
-        stack.callback(con.close)
         yield con
 
 

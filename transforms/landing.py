@@ -88,6 +88,19 @@ def _no_cards_reason(name: str, chrome_lines: int) -> str:
     return f"{name}: empty file, no paper cards"
 
 
+def _quarantine_file(
+    rejected: list[dict],
+    summaries: list[FileSummary],
+    base: dict,
+    reason: str,
+    sha: str | None,
+    encoding: str | None,
+) -> None:
+    """One quarantine row standing for a whole file (no card of it is kept)."""
+    rejected.append(base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason})
+    summaries.append(FileSummary(base["source_file"], sha, 0, 1, encoding=encoding, error=reason))
+
+
 def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> DayBatch:
     """Parse every file of one landing folder. Never raises for a bad file.
 
@@ -108,25 +121,16 @@ def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> D
         except ListingFileError as exc:
             # The parser names the file as the OS gave it; report the printable name.
             reason = str(exc).replace(path.name, name, 1)
-            rejected.append(
-                base | {"file_sha256": None, "position": 0, "raw_text": "", "reason": reason}
-            )
-            summaries.append(FileSummary(name, None, 0, 1, error=reason))
+            _quarantine_file(rejected, summaries, base, reason, None, None)
             continue
         if sha in seen_sha:
             reason = f"{name}: same content as {seen_sha[sha]}, landed twice: skipped"
-            rejected.append(
-                base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason}
-            )
-            summaries.append(FileSummary(name, sha, 0, 1, error=reason))
+            _quarantine_file(rejected, summaries, base, reason, sha, None)
             continue
         seen_sha[sha] = name
         if not result.records and not result.rejections:
             reason = _no_cards_reason(name, len(result.chrome))
-            rejected.append(
-                base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason}
-            )
-            summaries.append(FileSummary(name, sha, 0, 1, encoding=result.encoding, error=reason))
+            _quarantine_file(rejected, summaries, base, reason, sha, result.encoding)
             continue
         for rec in result.records:
             listings.append(

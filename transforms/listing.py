@@ -31,8 +31,18 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from transforms.records import (
+    CARD_ABSTRACT_CHARS,
+    CARD_TITLE_CHARS,
+    ListingFileError,
+    ListingRecord,
+    ParseResult,
+    Rejection,
+    card_out_of_bounds,
+)
 
 __all__ = [
     "CARD_ABSTRACT_CHARS",
@@ -61,12 +71,6 @@ MAX_TITLE_CHARS = 300
 MIN_ABSTRACT_CHARS = 60
 # A title-like line this long after a title is taken as its (one-sentence) abstract.
 LONG_TITLE_CHARS = 150
-# Bounds of a card's title and abstract, as the raw-listings quality gate checks them
-# (expectations/raw_listings.py): a card outside them is quarantined, so that one odd
-# card does not stop the whole day's listing at the gate.
-CARD_TITLE_CHARS = (5, 400)
-CARD_ABSTRACT_CHARS = (50, 10_000)
-
 _DATE = (
     r"(\d{4}-\d{2}-\d{2}"
     r"|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(, \d{4})?)"
@@ -147,39 +151,6 @@ _INVISIBLE_RE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad
 # whitespace-like ones (tab, vertical tab, form feed, the \x1c-\x1f separators, NEL)
 # separate words and are folded into a space by str.split().
 _CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
-
-
-class ListingFileError(Exception):
-    """A listing file that cannot be read at all (its message is one line, naming the file)."""
-
-
-@dataclass(frozen=True)
-class ListingRecord:
-    position: int  # 1-based rank of the card on the page (repeated cards not counted)
-    title: str
-    abstract: str
-    raw_text: str  # the lines the record was read from, as they were
-    first_line: int  # 1-based line number in the file
-    lines: tuple[int, ...] = ()  # 1-based numbers of every line the record was read from
-
-
-@dataclass(frozen=True)
-class Rejection:
-    line: int  # 1-based line number of the first quarantined line
-    raw_text: str
-    reason: str
-    lines: tuple[int, ...] = ()  # 1-based numbers of every quarantined line
-
-
-@dataclass
-class ParseResult:
-    records: list[ListingRecord] = field(default_factory=list)
-    rejections: list[Rejection] = field(default_factory=list)
-    # Line numbers of dropped page chrome, and of lines made only of invisible or
-    # control characters (blank once cleaned, but not blank as typed).
-    chrome: list[int] = field(default_factory=list)
-    encoding: str = "utf-8"
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -453,19 +424,6 @@ def _norm_key(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
-def _card_out_of_bounds(title: str, abstract: str) -> str | None:
-    """Why a title/abstract pair cannot be kept as a card, or None if it can."""
-    for what, text, (low, high) in (
-        ("title", title, CARD_TITLE_CHARS),
-        ("abstract", abstract, CARD_ABSTRACT_CHARS),
-    ):
-        if len(text) < low:
-            return f"{what} of {len(text):,} characters is shorter than {low:,}"
-        if len(text) > high:
-            return f"{what} of {len(text):,} characters is longer than {high:,}"
-    return None
-
-
 def parse_listing(text: str) -> ParseResult:
     """Parse decoded listing text. Never raises on content."""
     result = ParseResult()
@@ -532,7 +490,7 @@ def parse_listing(text: str) -> ParseResult:
         if _is_title_like(head) and nxt is not None and _is_abstract_like(nxt):
             key = (_norm_key(head), _norm_key(nxt))
             first = group[0].number
-            out_of_bounds = _card_out_of_bounds(head, nxt)
+            out_of_bounds = card_out_of_bounds(head, nxt)
             if out_of_bounds:
                 result.rejections.append(
                     Rejection(

@@ -4,10 +4,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration import env
-from orchestration.defs import automation, ingest, keyphrases, publish, quality, warehouse
+from orchestration.defs import automation, fetch, ingest, keyphrases, publish, quality, warehouse
 from orchestration.resources import PapertrendsHome
 
 defs = dg.Definitions.merge(
+    fetch.defs,
     ingest.defs,
     keyphrases.defs,
     quality.defs,
@@ -17,6 +18,7 @@ defs = dg.Definitions.merge(
     dg.Definitions(
         resources={
             "papertrends": PapertrendsHome(),
+            "listing_sources": fetch.ListingSources(**env.listing_sources()),
             "dbt": DbtCliResource(
                 project_dir=str(env.DBT_PROJECT_DIR),
                 profiles_dir=str(env.DBT_PROJECT_DIR),

@@ -14,6 +14,7 @@ call :func:`export_for_subprocesses` at run time.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -90,6 +91,55 @@ def smtp_settings():
     from transforms.mailer import SmtpSettings
 
     return SmtpSettings.from_env(os.environ)
+
+
+def listing_sources() -> dict[str, object]:
+    """Settings of the listing fetch (orchestration.defs.fetch.ListingSources), only those set:
+
+    PAPERTRENDS_SOURCES (``hf,arxiv``; unset or empty: fetch nothing), PAPERTRENDS_HF_BASE_URL,
+    PAPERTRENDS_ARXIV_API_URL, PAPERTRENDS_ARXIV_CATEGORIES (``cs.LG,cs.CL``),
+    PAPERTRENDS_FETCH_TIMEOUT_S, PAPERTRENDS_FETCH_ATTEMPTS, PAPERTRENDS_FETCH_BACKOFF_S,
+    PAPERTRENDS_ARXIV_MIN_INTERVAL_S and PAPERTRENDS_CONTACT (for the User-Agent).
+    """
+    from transforms.fetch import SOURCES
+
+    def names(var: str) -> list[str]:
+        return [n for n in re.split(r"[,\s]+", os.environ.get(var, "")) if n]
+
+    def number(var: str, kind: type):
+        raw = os.environ.get(var, "").strip()
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"{var}={raw!r} is not a {kind.__name__}") from None
+
+    out: dict[str, object] = {}
+    sources = [n.lower() for n in names("PAPERTRENDS_SOURCES")]
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        raise ValueError(
+            f"PAPERTRENDS_SOURCES: unknown source(s) {', '.join(unknown)} "
+            f"(known: {', '.join(SOURCES)})"
+        )
+    out["sources"] = list(dict.fromkeys(sources))
+    for var, key in (
+        ("PAPERTRENDS_HF_BASE_URL", "hf_base_url"),
+        ("PAPERTRENDS_ARXIV_API_URL", "arxiv_api_url"),
+        ("PAPERTRENDS_CONTACT", "contact"),
+    ):
+        if os.environ.get(var, "").strip():
+            out[key] = os.environ[var].strip()
+    if names("PAPERTRENDS_ARXIV_CATEGORIES"):
+        out["arxiv_categories"] = names("PAPERTRENDS_ARXIV_CATEGORIES")
+    for var, key, kind in (
+        ("PAPERTRENDS_FETCH_TIMEOUT_S", "timeout_s", float),
+        ("PAPERTRENDS_FETCH_ATTEMPTS", "attempts", int),
+        ("PAPERTRENDS_FETCH_BACKOFF_S", "backoff_s", float),
+        ("PAPERTRENDS_ARXIV_MIN_INTERVAL_S", "arxiv_min_interval_s", float),
+    ):
+        if os.environ.get(var, "").strip():
+            out[key] = number(var, kind)
+    return out
 
 
 def export_for_subprocesses(h: Home) -> None:

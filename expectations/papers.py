@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from expectations.runner import WARN, expect, new_suite
+from transforms.records import PAPER_ID_REGEX
 
 NAME = "papers"
 REQUIRED_TABLES = ("papers",)
@@ -74,7 +75,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         expect(
             "ExpectColumnValuesToMatchRegex",
             column="paper_id",
-            regex=r"^[0-9a-f]{16}$",
+            regex=PAPER_ID_REGEX,
             why=(
                 "id derivation changed (full sha, uppercase, whitespace in hash input): ids stop "
                 "matching history"

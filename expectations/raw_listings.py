@@ -26,9 +26,17 @@ REQUIRED_COLUMNS = (
 )
 
 # SELECT * on purpose: a dropped/renamed column reaches the frame and is named
-# by expect_table_columns_to_match_set instead of failing inside DuckDB.
-QUERY = "SELECT * FROM raw.listings WHERE listing_date = ? ORDER BY source_file, position"
-QUERY_ALL = "SELECT * FROM raw.listings ORDER BY listing_date, source_file, position"
+# by expect_table_columns_to_match_set instead of failing inside DuckDB. ``page_cards``:
+# the cards of a pasted or saved page file (null for API and feed files, whose sources say
+# how many papers there are; a shrunken fetch is refused when it is fetched).
+_SELECT = """
+SELECT *,
+       CASE WHEN coalesce(format, 'hf_page_text') LIKE 'hf_page%'
+            THEN count(*) OVER (PARTITION BY listing_date, source_file) END AS page_cards
+FROM raw.listings
+"""
+QUERY = _SELECT + "WHERE listing_date = ? ORDER BY source_file, position"
+QUERY_ALL = _SELECT + "ORDER BY listing_date, source_file, position"
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 
@@ -41,12 +49,14 @@ def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
 
 def build_suite(
     *,
-    min_rows: int = 5,
+    min_rows: int = 1,
+    min_page_cards: int = 5,
     title_len: tuple[int, int] = CARD_TITLE_CHARS,
     abstract_len: tuple[int, int] = CARD_ABSTRACT_CHARS,
     max_date: dt.date | None = None,
 ) -> Any:
-    """``min_rows``: a listing date with fewer cards is a partial page.
+    """``min_rows``: a listing date with fewer records is broken.
+    ``min_page_cards``: a pasted page with fewer cards is a partial copy.
     ``max_date``: latest plausible listing date (default: today + 1 day)."""
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
     latest_dt = dt.datetime.combine(latest, dt.time.max)
@@ -63,9 +73,15 @@ def build_suite(
         expect(
             "ExpectTableRowCountToBeBetween",
             min_value=min_rows,
+            why="a listing date with no records reached the gate: nothing to publish",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="page_cards",
+            min_value=min_page_cards,
             why=(
-                "partial page: the feed shrank (network cut, layout change) and most papers are "
-                "missing"
+                "partial page: the copy of a page stopped early (selection cut, layout change) "
+                "and most papers are missing"
             ),
         ),
         # listing_date

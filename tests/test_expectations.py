@@ -48,7 +48,7 @@ SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE TABLE raw.listings (
     listing_date DATE, source_file VARCHAR, file_sha256 VARCHAR, "position" INTEGER,
-    title VARCHAR, abstract VARCHAR, raw_text VARCHAR, ingested_at TIMESTAMP);
+    title VARCHAR, abstract VARCHAR, raw_text VARCHAR, ingested_at TIMESTAMP, format VARCHAR);
 CREATE TABLE raw.rejected_records (
     listing_date DATE, source_file VARCHAR, file_sha256 VARCHAR, "position" INTEGER,
     raw_text VARCHAR, reason VARCHAR, ingested_at TIMESTAMP);
@@ -88,7 +88,7 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         sha = f"{day:%Y%m%d}".ljust(64, "a")
         for pos, i in enumerate(ids, start=1):
             con.execute(
-                "INSERT INTO raw.listings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO raw.listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'hf_page_text')",
                 [
                     day,
                     f"listing_{day}.html",
@@ -257,10 +257,18 @@ CASES = [
     ),
     (
         "raw_listings",
-        "partial page",
-        lambda f: f.head(1),
+        "no records",
+        lambda f: f.head(0),
         "expect_table_row_count_to_be_between",
         None,
+        ERROR,
+    ),
+    (
+        "raw_listings",
+        "partial pasted page",
+        lambda f: f.head(2).assign(page_cards=2),
+        "expect_column_values_to_be_between",
+        "page_cards",
         ERROR,
     ),
     (
@@ -968,6 +976,12 @@ SQL_CASES = [
     (
         "raw_listings",
         "DELETE FROM raw.listings WHERE listing_date = DATE '2024-03-01' AND \"position\" > 1",
+        "expect_column_values_to_be_between",
+        "page_cards",
+    ),
+    (
+        "raw_listings",
+        "DELETE FROM raw.listings WHERE listing_date = DATE '2024-03-01'",
         "expect_table_row_count_to_be_between",
         None,
     ),
@@ -1032,6 +1046,17 @@ def test_validate_stage_detects_sql_mutation(stage, sql, expectation, column):
     assert any(f.expectation == expectation and f.column == column for f in result.failed), (
         result.to_json()
     )
+
+
+def test_small_api_listing_is_not_a_partial_page():
+    """Two records from an API or feed file are what the source published: no page floor."""
+    con = memory_db()
+    con.execute(
+        "DELETE FROM raw.listings WHERE listing_date = DATE '2024-03-01' AND \"position\" > 2;"
+        "UPDATE raw.listings SET format = 'arxiv_api_atom' WHERE listing_date = DATE '2024-03-01'"
+    )
+    result = validate_stage(con, "raw_listings", D)
+    assert result.success, result.to_json()
 
 
 def test_missing_table_is_a_clear_failure_or_a_skip():

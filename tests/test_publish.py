@@ -177,4 +177,4 @@ def test_partial_page_blocks_everything_downstream(home: env.Home) -> None:
     assert "papers" not in tables
     assert not (home.publish / day.isoformat()).exists()
     report = home.publish / "validation" / day.isoformat() / f"raw_listings__{day}.json"
-    assert re.search(r"expect_table_row_count_to_be_between", report.read_text())
+    assert re.search(r"expect_column_values_to_be_between.*\n.*page_cards", report.read_text())

@@ -1,8 +1,14 @@
-"""Read one listing date's landing folder into raw listing and quarantine frames."""
+"""Read one listing date's landing folder into raw listing, quarantine and file frames.
+
+Every file is parsed by format (detected from its content, see transforms.formats). The
+hidden sidecars that fetching writes beside the files (``.fetch-<source>.json``) say
+where a file came from, and record a fetch that found no listing published that day.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -10,7 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.listing import ListingFileError, parse_listing_file
+from transforms.formats import parse_file
+from transforms.records import ListingFileError, ListingRecord
 
 DATE_FOLDER_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -22,6 +29,39 @@ LISTING_SCHEMA = {
     "title": pl.String,
     "abstract": pl.String,
     "raw_text": pl.String,
+    "ingested_at": pl.Datetime("us"),
+    "format": pl.String,
+    "source": pl.String,
+    "arxiv_id": pl.String,
+    "arxiv_version": pl.Int32,
+    "authors": pl.List(pl.String),
+    "author_count": pl.Int32,
+    "categories": pl.List(pl.String),
+    "upvotes": pl.Int32,
+    "github_url": pl.String,
+    "github_stars": pl.Int32,
+    "project_url": pl.String,
+    "url": pl.String,
+    "published": pl.Date,
+    "announce_type": pl.String,
+    "organization": pl.String,
+    "ai_keywords": pl.List(pl.String),
+    "summary_is_ai": pl.Boolean,
+}
+# The record fields stored as they are (the rest of LISTING_SCHEMA is the file's).
+_RECORD_METADATA = tuple(list(LISTING_SCHEMA)[10:])
+LANDED_FILES_SCHEMA = {
+    "listing_date": pl.Date,
+    "source_file": pl.String,
+    "file_sha256": pl.String,
+    "format": pl.String,
+    "source": pl.String,
+    "records": pl.Int32,
+    "rejected": pl.Int32,
+    "note": pl.String,
+    "fetched_url": pl.String,
+    "http_status": pl.Int32,
+    "fetched_at": pl.Datetime("us"),
     "ingested_at": pl.Datetime("us"),
 }
 REJECTED_SCHEMA = {
@@ -44,6 +84,7 @@ class FileSummary:
     encoding: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    format: str | None = None
 
 
 @dataclass
@@ -52,6 +93,24 @@ class DayBatch:
     listings: pl.DataFrame
     rejected: pl.DataFrame
     files: list[FileSummary]
+    landed: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LANDED_FILES_SCHEMA))
+    # Fetches that found no listing published for the date: (source, message).
+    no_listing: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def papers(self) -> int:
+        return self.listings.height
+
+
+def source_of(fmt: str | None) -> str | None:
+    """The source a format belongs to: hf_page (pasted or saved pages), hf_api, arxiv
+    (API and announcement feeds) or arxiv_snapshot (bulk history)."""
+    if fmt is None:
+        return None
+    for prefix in ("hf_page", "hf_api", "arxiv_snapshot"):
+        if fmt.startswith(prefix):
+            return prefix
+    return "arxiv"
 
 
 def parse_date_folder(name: str) -> dt.date | None:
@@ -71,6 +130,20 @@ def listing_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~")))
 
 
+def fetch_sidecars(folder: Path) -> list[dict]:
+    """The fetch sidecars of a landing folder (``.fetch-<source>.json``), unreadable ones
+    skipped: a sidecar only describes files, it never decides what is ingested."""
+    out = []
+    for path in sorted(folder.glob(".fetch-*.json")) if folder.is_dir() else []:
+        try:
+            sidecar = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(sidecar, dict):
+            out.append(sidecar | {"_name": path.name})
+    return out
+
+
 def display_name(path: Path) -> str:
     """A file's name as valid UTF-8 text (for the warehouse and the logs).
 
@@ -88,26 +161,29 @@ def _no_cards_reason(name: str, chrome_lines: int) -> str:
     return f"{name}: empty file, no paper cards"
 
 
-def _quarantine_file(
-    rejected: list[dict],
-    summaries: list[FileSummary],
-    base: dict,
-    reason: str,
-    sha: str | None,
-    encoding: str | None,
-) -> None:
-    """One quarantine row standing for a whole file (no card of it is kept)."""
-    rejected.append(base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason})
-    summaries.append(FileSummary(base["source_file"], sha, 0, 1, encoding=encoding, error=reason))
+def _record_row(rec: ListingRecord, fmt: str) -> dict:
+    row = {name: getattr(rec, name) for name in _RECORD_METADATA if hasattr(rec, name)}
+    for name in ("authors", "categories", "ai_keywords"):
+        row[name] = list(row.get(name) or ()) or None
+    return row | {"format": fmt, "source": source_of(fmt)}
+
+
+def _parse_ts(value: object) -> dt.datetime | None:
+    try:
+        stamp = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp.astimezone(dt.UTC).replace(tzinfo=None) if stamp.tzinfo else stamp
 
 
 def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> DayBatch:
     """Parse every file of one landing folder. Never raises for a bad file.
 
-    Each file's good records are kept; its unparseable parts, an unusable file, a file
-    with nothing in it but blank lines and page chrome, or a file whose bytes equal an
-    earlier file of the same day go to the quarantine frame: every file ends up with
-    records or at least one quarantine row.
+    Each file's good records are kept; its unparseable parts, an unusable file (named for
+    what it is: "PDF document, not a listing"), a file with nothing in it but blank lines
+    and page chrome, or a file whose bytes equal an earlier file of the same day go to
+    the quarantine frame: every file ends up with records or at least one quarantine row,
+    and one row in the landed-files frame.
     """
     listings: list[dict] = []
     rejected: list[dict] = []
@@ -117,21 +193,30 @@ def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> D
         name = display_name(path)
         base = {"listing_date": listing_date, "source_file": name, "ingested_at": now}
         try:
-            result, sha = parse_listing_file(path)
+            result, sha = parse_file(path)
         except ListingFileError as exc:
             # The parser names the file as the OS gave it; report the printable name.
             reason = str(exc).replace(path.name, name, 1)
-            _quarantine_file(rejected, summaries, base, reason, None, None)
+            rejected.append(
+                base | {"file_sha256": None, "position": 0, "raw_text": "", "reason": reason}
+            )
+            summaries.append(FileSummary(name, None, 0, 1, error=reason))
             continue
         if sha in seen_sha:
             reason = f"{name}: same content as {seen_sha[sha]}, landed twice: skipped"
-            _quarantine_file(rejected, summaries, base, reason, sha, None)
+        elif not result.records and not result.rejections:
+            reason = _no_cards_reason(name, len(result.chrome))
+        else:
+            reason = None
+        if reason is not None:
+            rejected.append(
+                base | {"file_sha256": sha, "position": 0, "raw_text": "", "reason": reason}
+            )
+            summaries.append(
+                FileSummary(name, sha, 0, 1, result.encoding, reason, format=result.format)
+            )
             continue
         seen_sha[sha] = name
-        if not result.records and not result.rejections:
-            reason = _no_cards_reason(name, len(result.chrome))
-            _quarantine_file(rejected, summaries, base, reason, sha, result.encoding)
-            continue
         for rec in result.records:
             listings.append(
                 base
@@ -142,6 +227,7 @@ def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> D
                     "abstract": rec.abstract,
                     "raw_text": rec.raw_text,
                 }
+                | _record_row(rec, result.format)
             )
         for rej in result.rejections:
             rejected.append(
@@ -161,11 +247,71 @@ def read_landing_day(folder: Path, listing_date: dt.date, now: dt.datetime) -> D
                 len(result.rejections),
                 encoding=result.encoding,
                 warnings=list(result.warnings),
+                format=result.format,
             )
         )
+    landed, no_listing = _landed_files(folder, listing_date, now, summaries)
     return DayBatch(
         listing_date,
         pl.DataFrame(listings, schema=LISTING_SCHEMA),
         pl.DataFrame(rejected, schema=REJECTED_SCHEMA),
         summaries,
+        landed,
+        no_listing,
     )
+
+
+def _landed_files(
+    folder: Path, listing_date: dt.date, now: dt.datetime, summaries: list[FileSummary]
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """One row per file (with its fetch provenance when a sidecar names it), plus one per
+    fetch that found no listing published for the date."""
+    fetched: dict[str, dict] = {}
+    rows: list[dict] = []
+    no_listing: list[tuple[str, str]] = []
+    base = {"listing_date": listing_date, "ingested_at": now}
+    for sidecar in fetch_sidecars(folder):
+        source = str(sidecar.get("source") or sidecar["_name"])
+        when = _parse_ts(sidecar.get("fetched_at"))
+        for entry in sidecar.get("files") or []:
+            if isinstance(entry, dict) and entry.get("file"):
+                fetched[str(entry["file"])] = {
+                    "source": source,
+                    "fetched_url": entry.get("url"),
+                    "http_status": entry.get("http_status"),
+                    "fetched_at": when,
+                }
+        if sidecar.get("status") == "no_listing":
+            message = str(sidecar.get("message") or f"{source} published no listing")
+            no_listing.append((source, message))
+            rows.append(
+                base
+                | {
+                    "source_file": sidecar["_name"],
+                    "source": source,
+                    "records": 0,
+                    "rejected": 0,
+                    "note": f"no listing published: {message}",
+                    "fetched_url": next(
+                        (f.get("url") for f in sidecar.get("files") or [] if isinstance(f, dict)),
+                        None,
+                    ),
+                    "fetched_at": when,
+                }
+            )
+    for f in summaries:
+        provenance = fetched.get(f.name, {})
+        rows.append(
+            base
+            | {
+                "source_file": f.name,
+                "file_sha256": f.sha256,
+                "format": f.format,
+                "records": f.records,
+                "rejected": f.rejected,
+                "note": f.error,
+            }
+            | provenance
+            | {"source": provenance.get("source") or source_of(f.format)}
+        )
+    return pl.DataFrame(rows, schema=LANDED_FILES_SCHEMA), no_listing

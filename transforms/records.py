@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "CARD_ABSTRACT_CHARS",
     "CARD_TITLE_CHARS",
+    "PAPER_ID_REGEX",
     "ListingFileError",
     "ListingRecord",
     "ParseResult",
@@ -33,6 +34,9 @@ __all__ = [
 # record does not stop the whole day's listing at the gate.
 CARD_TITLE_CHARS = (5, 400)
 CARD_ABSTRACT_CHARS = (50, 10_000)
+# papers.paper_id: "arxiv:<id>" when the arXiv id is known, else 16 hex digits of md5 over
+# the folded title (dbt macro paper_id).
+PAPER_ID_REGEX = r"^(arxiv:(\d{4}\.\d{4,5}|[a-z][a-z.-]*[a-z](\.[A-Z]{2})?/\d{7})|[0-9a-f]{16})$"
 
 
 class ListingFileError(Exception):

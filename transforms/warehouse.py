@@ -181,6 +181,29 @@ def writing_warehouse(
         yield
 
 
+# Columns of raw.listings beyond the card text: what the listing's format tells about the
+# paper (null when it does not). Added to an existing warehouse by ensure_raw_schema, so a
+# warehouse built before these columns keeps working.
+LISTING_METADATA_COLUMNS = {
+    "format": "varchar",
+    "source": "varchar",
+    "arxiv_id": "varchar",
+    "arxiv_version": "integer",
+    "authors": "varchar[]",
+    "author_count": "integer",
+    "categories": "varchar[]",
+    "upvotes": "integer",
+    "github_url": "varchar",
+    "github_stars": "integer",
+    "project_url": "varchar",
+    "url": "varchar",
+    "published": "date",
+    "announce_type": "varchar",
+    "organization": "varchar",
+    "ai_keywords": "varchar[]",
+    "summary_is_ai": "boolean",
+}
+
 RAW_DDL = {
     "listings": """
         create table if not exists raw.listings (
@@ -203,6 +226,23 @@ RAW_DDL = {
             reason varchar not null,
             ingested_at timestamp not null
         )""",
+    # One row per landed file of a date (and per fetch that found no listing published):
+    # what it was, what came of it, and where it came from.
+    "landed_files": """
+        create table if not exists raw.landed_files (
+            listing_date date not null,
+            source_file varchar not null,
+            file_sha256 varchar,
+            format varchar,
+            source varchar,
+            records integer not null,
+            rejected integer not null,
+            note varchar,
+            fetched_url varchar,
+            http_status integer,
+            fetched_at timestamp,
+            ingested_at timestamp not null
+        )""",
     "paper_keyphrases": """
         create table if not exists raw.paper_keyphrases (
             paper_id varchar not null,
@@ -219,6 +259,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for ddl in RAW_DDL.values():
         con.execute(ddl)
+    for column, kind in LISTING_METADATA_COLUMNS.items():
+        con.execute(f"alter table raw.listings add column if not exists {column} {kind}")
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -292,7 +334,8 @@ def replace_rows(
 
 
 def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> str | None:
-    """Why a date has nothing to validate (no listing, or no papers in it), else None."""
+    """Why a date has nothing to validate (no listing, none published, or no papers in
+    it), else None."""
     listed, rejected = con.execute(
         "select (select count(*) from raw.listings where listing_date = $1),"
         " (select count(*) from raw.rejected_records where listing_date = $1)",
@@ -302,4 +345,14 @@ def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> s
         return None
     if rejected:
         return f"the listing of {listing_date} had no paper cards ({rejected} quarantined)"
+    if not table_columns(con, "raw.landed_files"):  # a warehouse from before fetching
+        return f"no listing landed for {listing_date}"
+    unpublished = con.execute(
+        "select note from raw.landed_files where listing_date = $1 and format is null"
+        " and note like 'no listing published: %' order by source",
+        [listing_date],
+    ).fetchall()
+    if unpublished:
+        why = "; ".join(note.removeprefix("no listing published: ") for (note,) in unpublished)
+        return f"no listing was published for {listing_date} ({why})"
     return f"no listing landed for {listing_date}"

@@ -2,12 +2,13 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
-from transforms.landing import listing_files, parse_date_folder
+from transforms.landing import fetch_sidecars, listing_files, parse_date_folder
 
 daily_job = dg.define_asset_job(
     "papertrends_daily",
@@ -25,8 +26,20 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 
+def dropped_files(folder: Path) -> list[Path]:
+    """The listing files of a date folder that were dropped there, not fetched: a fetched
+    file (named by a ``.fetch-*.json`` sidecar) is ingested by the run that fetched it."""
+    fetched = {
+        str(entry.get("file"))
+        for sidecar in fetch_sidecars(folder)
+        for entry in sidecar.get("files") or []
+        if isinstance(entry, dict)
+    }
+    return [p for p in listing_files(folder) if p.name not in fetched]
+
+
 def landing_fingerprints(papertrends: PapertrendsHome) -> dict[str, str]:
-    """Date folder name -> hash of its files' names, sizes and mtimes."""
+    """Date folder name -> hash of its dropped files' names, sizes and mtimes."""
     out: dict[str, str] = {}
     landing = papertrends.landing
     if not landing.is_dir():
@@ -34,7 +47,7 @@ def landing_fingerprints(papertrends: PapertrendsHome) -> dict[str, str]:
     for folder in sorted(landing.iterdir()):
         if not folder.is_dir() or parse_date_folder(folder.name) is None:
             continue
-        files = listing_files(folder)
+        files = dropped_files(folder)
         if not files:
             continue
         stat = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]

@@ -1,4 +1,5 @@
-"""Ingest: landing/<date>/ listing files -> raw.listings and raw.rejected_records."""
+"""Ingest: landing/<date>/ listing files -> raw.listings, raw.rejected_records and
+raw.landed_files."""
 
 import datetime as dt
 
@@ -9,11 +10,31 @@ from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
-from transforms.landing import read_landing_day
+from transforms.landing import DayBatch, read_landing_day
 from transforms.warehouse import replace_date_partitions
 
 RAW_LISTINGS = dg.AssetKey(["raw", "listings"])
 RAW_REJECTED = dg.AssetKey(["raw", "rejected_records"])
+RAW_LANDED_FILES = dg.AssetKey(["raw", "landed_files"])
+
+
+def no_paper_failure(batches: list[DayBatch]) -> str | None:
+    """One line when files landed but none of them gave a paper, else None.
+
+    Publishing an empty digest for a day whose only listing is a PDF would hide the
+    mistake; a day with no file at all (or a fetch that found nothing published) is an
+    empty day, not a failure. In a backfill, one bad day among good ones is logged, not
+    fatal: the run fails only when no date of it gives a paper.
+    """
+    if any(b.papers for b in batches):
+        return None
+    landed = [(b.listing_date, f) for b in batches for f in b.files]
+    if not landed:
+        return None
+    days = sorted({str(day) for day, _ in landed})
+    reasons = "; ".join(f.error or f"{f.name}: no paper records" for _, f in landed[:3])
+    more = f" (and {len(landed) - 3} more)" if len(landed) > 3 else ""
+    return f"no file landed for {', '.join(days)} gives a paper: {reasons}{more}"
 
 
 @dg.multi_asset(
@@ -30,17 +51,28 @@ RAW_REJECTED = dg.AssetKey(["raw", "rejected_records"])
             group_name="ingest",
             kinds={"python", "duckdb"},
         ),
+        dg.AssetSpec(
+            RAW_LANDED_FILES,
+            description="One row per landed file (format, records, rejected, fetch "
+            "provenance), and per fetch that found no listing published.",
+            group_name="ingest",
+            kinds={"python", "duckdb"},
+        ),
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
 )
 def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
-    """Parse every file in ``landing/<date>/`` and replace that date's raw rows.
+    """Parse every file in ``landing/<date>/`` (any format, detected from its content) and
+    replace that date's raw rows.
 
     Delete-and-insert runs in one transaction (for every date of a backfill at once), so
-    re-running a date gives exactly the same rows. A bad file or a bad card goes to raw.rejected_records; the good cards of
-    the same file, and the other files of the day, are kept.
+    re-running a date gives exactly the same rows. A bad file or a bad record goes to
+    raw.rejected_records with the reason; the good records of the same file, and the other
+    files of the day, are kept. When files landed but none gives a paper (a PDF as the
+    day's only listing), the rows are written and the step fails with one line saying so,
+    so no empty digest is published.
     """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     batches = []
@@ -56,22 +88,29 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
             context.log.warning(f"no listing files in {folder}: the date will be empty")
         batches.append(batch)
 
+        for source, message in batch.no_listing:
+            context.log.info(f"{key}: {source} published no listing ({message})")
+
     listings = pl.concat([b.listings for b in batches])
     rejected = pl.concat([b.rejected for b in batches])
+    landed = pl.concat([b.landed for b in batches])
     with papertrends.connect() as con:
         replace_date_partitions(
             con,
             [b.listing_date for b in batches],
-            {"listings": listings, "rejected_records": rejected},
+            {"listings": listings, "rejected_records": rejected, "landed_files": landed},
         )
+    failure = no_paper_failure(batches)
+    if failure:
+        raise dg.Failure(description=failure)
 
     files = [(b.listing_date, f) for b in batches for f in b.files]
     files_md = markdown_table(
         [
-            (day, f.name, f.records, f.rejected, f.encoding or "-", f.error or "")
+            (day, f.name, f.format or "-", f.records, f.rejected, f.encoding or "-", f.error or "")
             for day, f in files
         ],
-        ["date", "file", "records", "rejected", "encoding", "error"],
+        ["date", "file", "format", "records", "rejected", "encoding", "error"],
     )
     preview = listings.select("listing_date", "position", "title").head(10)
     yield dg.MaterializeResult(
@@ -93,6 +132,21 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
         metadata={
             "dagster/row_count": rejected.height,
             "reasons": dg.MetadataValue.md(markdown_table(reasons.rows(), ["reason", "rows"])),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=RAW_LANDED_FILES,
+        metadata={
+            "dagster/row_count": landed.height,
+            "formats": dg.MetadataValue.md(
+                markdown_table(
+                    landed.group_by("format", "source")
+                    .agg(pl.len().alias("files"), pl.col("records").sum())
+                    .sort("files", descending=True)
+                    .rows(),
+                    ["format", "source", "files", "records"],
+                )
+            ),
         },
     )
 

@@ -181,8 +181,12 @@ def materialize(
     listing_date: dt.date,
     verbose: bool = False,
     until: dt.date | None = None,
+    run_config: dict | None = None,
 ) -> None:
     """Run the daily job through the Dagster instance in the home.
+
+    ``run_config`` is merged into the run's config (e.g. which sources the fetch assets
+    download: orchestration.defs.fetch.fetch_run_config).
 
     One date, or with ``until`` every date from ``listing_date`` to ``until`` in a single
     run (a backfill: each asset handles the whole range at once).
@@ -235,7 +239,8 @@ def materialize(
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            run_config=(run_config or {})
+            | {"loggers": {"console": {"config": {"log_level": level}}}},
             **partition,
         )
         if result.success and not verbose:
@@ -431,7 +436,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise CliError(f"--to {args.to} is before --from {args.start}")
     home = prepare_home(args.home)
     started = time.monotonic()
-    materialize(home, args.start, verbose=args.verbose, until=args.to)
+    from orchestration.defs.fetch import fetch_run_config
+
+    # From what is already in landing/: no source is fetched, whatever PAPERTRENDS_SOURCES says.
+    materialize(
+        home, args.start, verbose=args.verbose, until=args.to, run_config=fetch_run_config(set())
+    )
     days = (args.to - args.start).days + 1
     print(f"backfilled {days} date(s) {args.start}..{args.to} in {time.monotonic() - started:.1f}s")
     print(summary(home, args.to))
@@ -457,6 +467,50 @@ def summary(home: env.Home, listing_date: dt.date) -> str:
         'query it:  papertrends query "select title, code_url from papers limit 5"',
     ]
     return "\n".join(lines)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from orchestration.defs.fetch import fetch_run_config
+    from orchestration.defs.partitions import daily_partitions
+    from transforms.fetch import SOURCES, read_sidecar
+
+    listing_date = args.date or dt.datetime.now(dt.UTC).date()
+    if not daily_partitions.has_partition_key(listing_date.isoformat()):
+        raise CliError(
+            f"listing date {listing_date} is outside the pipeline's dates "
+            f"({daily_partitions.start:%Y-%m-%d} to today, UTC)"
+        )
+    try:
+        sources = set(args.source or env.listing_sources()["sources"])
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if not sources:
+        raise CliError("nothing to fetch: pass --source hf|arxiv or set PAPERTRENDS_SOURCES")
+    home = prepare_home(args.home)
+    folder = home.landing / listing_date.isoformat()
+    started, since = time.monotonic(), dt.datetime.now(dt.UTC).replace(microsecond=0)
+    try:
+        materialize(home, listing_date, verbose=args.verbose, run_config=fetch_run_config(sources))
+    finally:  # what was fetched, also when a later step failed
+        for source in (s for s in SOURCES if s in sources):
+            sidecar = read_sidecar(folder, source) or {}
+            try:
+                fetched = dt.datetime.fromisoformat(str(sidecar.get("fetched_at")))
+            except ValueError:
+                fetched = None
+            if fetched is None or fetched < since:
+                print(f"fetched {source} {listing_date}: nothing (the fetch did not finish)")
+                continue
+            files = [f for f in sidecar.get("files") or [] if f.get("file")]
+            status = sidecar.get("status")
+            print(
+                f"fetched {source} {listing_date}: {sidecar.get('papers')} papers, {status} "
+                f"({len(files)} file(s))"
+                + (f": {sidecar.get('message')}" if status != "ok" else "")
+            )
+    print(f"materialized {listing_date} in {time.monotonic() - started:.1f}s")
+    print(summary(home, listing_date))
+    return 0
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -550,6 +604,25 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--to", type=_parse_date, required=True)
     backfill.add_argument("--verbose", action="store_true", help="show Dagster's run log")
     backfill.set_defaults(func=cmd_backfill)
+
+    fetch = sub.add_parser(
+        "fetch",
+        help="download the day's listing from HF / arXiv and materialize the whole graph",
+        description="Fetch the listing of a date from each source (default: those in "
+        "PAPERTRENDS_SOURCES) into landing/<date>/, then run the whole daily job for that "
+        "date (fetch, ingest, dbt, keyphrases, digest) in one Dagster run.",
+    )
+    fetch.add_argument(
+        "--source",
+        action="append",
+        choices=["hf", "arxiv"],
+        help="fetch this source (repeatable; default: PAPERTRENDS_SOURCES)",
+    )
+    fetch.add_argument(
+        "--date", type=_parse_date, help="listing date YYYY-MM-DD (default: today, UTC)"
+    )
+    fetch.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+    fetch.set_defaults(func=cmd_fetch)
 
     query = sub.add_parser(
         "query",

@@ -84,11 +84,11 @@ def _root_element(text: str) -> tuple[str | None, int]:
 
 def _json_start(body: str) -> bool:
     """Does the text start like a JSON array or object (not like Markdown "[link](...)")?"""
-    if body[:1] not in "[{":
+    if not body or body[0] not in "[{":
         return False
     rest = body[1:200].lstrip()
     if body[0] == "[":
-        return rest[:1] in ("{", "[", "]")
+        return rest[:1] in ("{", "[", "]", "")
     return rest[:1] in ('"', "}")
 
 
@@ -113,7 +113,7 @@ def detect_text(text: str, name: str) -> str:
         if body[0] == "{" and _snapshot_lines(body):
             return "arxiv_snapshot"
         return "hf_json"
-    if body[:1] in "[{":
+    if body and body[0] in "[{":
         try:
             json.loads(body)
         except (ValueError, RecursionError):

@@ -58,6 +58,12 @@ def _jsonpos(text: str, pos: int) -> str:
     return f"line {line} column {col}"
 
 
+def _json_error(text: str, exc: json.JSONDecodeError) -> str:
+    """ "Expecting ',' delimiter at line 1 column 5" (json's own message, its position)."""
+    where = _jsonpos(text, exc.pos)
+    return f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+
+
 class _Damage:
     def __init__(self, start: int, reason: str, resume: int | None) -> None:
         self.start = start  # where the damaged text starts
@@ -85,7 +91,7 @@ def _scan_array(text: str, pos: int) -> list[object]:
         try:
             item, pos = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            error = f"{exc.msg} at {_jsonpos(text, exc.pos)}"
+            error = _json_error(text, exc)
         else:
             items.append(item)
             pos = _WS.match(text, pos).end()
@@ -193,19 +199,20 @@ def _parse_damaged(text: str, name: str, exc: json.JSONDecodeError) -> ParseResu
     start = _WS.match(text).end()
     if not text.startswith("[", start):
         # One object, cut off or broken: nothing of it can be trusted.
-        if '"summary"' in text or '"paper"' in text:
+        if any(f'"{key}"' in text for key in ("id", "title", "summary", "paper")):
             sink = EntrySink("hf_api_paper")
-            sink.reject(1, text, f"not valid JSON ({exc.msg} at {_jsonpos(text, exc.pos)})")
+            sink.reject(1, text, f"not valid JSON ({_json_error(text, exc)})")
             return sink.result
-        raise ListingFileError(f"{name}: not valid JSON ({exc.msg} at {_jsonpos(text, exc.pos)})")
+        raise ListingFileError(f"{name}: not valid JSON ({_json_error(text, exc)})")
     entries = _scan_array(text, start)
     items = [e for e in entries if not isinstance(e, _Damage)]
     if items:
         fmt = detect_hf_json(items, name)
-    elif '"paper"' in text or '"summary"' in text:
-        fmt = "hf_api_daily_papers"
+    elif text[_WS.match(text, start + 1).end() :].startswith("{"):
+        # Cut off inside the first item of an array of objects.
+        fmt = "hf_api_search" if '"highlightedTitle"' in text else "hf_api_daily_papers"
     else:
-        raise ListingFileError(f"{name}: not valid JSON ({exc.msg} at {_jsonpos(text, exc.pos)})")
+        raise ListingFileError(f"{name}: not valid JSON ({_json_error(text, exc)})")
     sink = EntrySink(fmt)
     for index, entry in enumerate(entries, start=1):
         if isinstance(entry, _Damage):

@@ -425,7 +425,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     landed = land_files(home, listing_date, [Path(p) for p in args.listing])
     print(f"landed {len(landed)} file(s) in {home.landing / listing_date.isoformat()}")
     started = time.monotonic()
-    materialize(home, listing_date, verbose=args.verbose)
+    from orchestration.defs.fetch import fetch_run_config
+
+    # The listing files given are the day's listing: nothing is fetched beside them.
+    materialize(home, listing_date, verbose=args.verbose, run_config=fetch_run_config(set()))
     print(f"materialized {listing_date} in {time.monotonic() - started:.1f}s")
     print(summary(home, listing_date))
     return 0
@@ -445,6 +448,60 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     days = (args.to - args.start).days + 1
     print(f"backfilled {days} date(s) {args.start}..{args.to} in {time.monotonic() - started:.1f}s")
     print(summary(home, args.to))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from orchestration.defs.fetch import fetch_run_config
+    from orchestration.defs.partitions import daily_partitions
+    from transforms.bulk_import import split_snapshot
+
+    snapshot = Path(args.arxiv_snapshot)
+    if not snapshot.is_file():
+        raise CliError(f"snapshot file not found: {snapshot}")
+    home = prepare_home(args.home)
+    first = dt.date.fromisoformat(daily_partitions.get_first_partition_key())
+    last = dt.date.fromisoformat(daily_partitions.get_last_partition_key())
+    date_from = max(args.start or first, first)
+    date_to = min(args.to or last, last)
+    categories = {c for c in re.split(r"[,\s]+", args.categories or "") if c} or None
+
+    def progress(s) -> None:
+        if not sys.stderr.isatty():
+            return
+        print(f"\rread {s.lines:,} lines, kept {s.papers:,} papers", end="", file=sys.stderr)
+
+    started = time.monotonic()
+    try:
+        imported = split_snapshot(
+            snapshot,
+            home.landing,
+            categories=categories,
+            date_from=date_from,
+            date_to=date_to,
+            date_field=args.date_column,
+            progress=progress,
+        )
+    except OSError as exc:
+        raise CliError(f"cannot import {snapshot}: {exc.strerror or exc}") from None
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"landed {imported.papers:,} papers of {imported.lines:,} lines on "
+        f"{len(imported.files):,} listing date(s) in {time.monotonic() - started:.1f}s"
+        f" ({imported.out_of_range:,} outside {date_from}..{date_to}, "
+        f"{imported.undated:,} without a date, {len(imported.rejected):,} rejected)"
+    )
+    for rejection in imported.rejected[:5]:
+        print(f"rejected: {rejection.reason}", file=sys.stderr)
+    if imported.dates is None:
+        raise CliError(f"no paper of {snapshot} falls in {date_from}..{date_to}")
+    if args.no_build:
+        return 0
+    start, end = imported.dates
+    materialize(home, start, verbose=args.verbose, until=end, run_config=fetch_run_config(set()))
+    print(f"built {start}..{end} in {time.monotonic() - started:.1f}s in all")
+    print(summary(home, end))
     return 0
 
 
@@ -550,6 +607,77 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def parsed_document(path: Path) -> dict:
+    """What ingest would make of one file, as the JSON ``papertrends parse`` prints."""
+    import dataclasses
+
+    from transforms.formats import parse_file
+    from transforms.records import ListingFileError
+
+    try:
+        result, sha = parse_file(path)
+    except ListingFileError as exc:
+        return {
+            "file": str(path),
+            "format": None,
+            "records": [],
+            "rejected": [{"position": 0, "reason": str(exc), "raw_text": ""}],
+            "error": str(exc),
+        }
+    hidden = {"raw_text", "lines"}
+    records = [
+        {k: v for k, v in dataclasses.asdict(r).items() if k not in hidden} for r in result.records
+    ]
+    return {
+        "file": str(path),
+        "format": result.format,
+        "encoding": result.encoding,
+        "sha256": sha,
+        "warnings": result.warnings,
+        "records": records,
+        "rejected": [
+            {"position": r.line, "reason": r.reason, "raw_text": r.raw_text}
+            for r in result.rejections
+        ],
+        "chrome_lines": len(result.chrome),
+    }
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    doc = parsed_document(Path(args.file))
+    if args.format == "json":
+        print(json.dumps(doc, default=str, ensure_ascii=False, indent=1))
+        return 1 if doc.get("error") else 0
+    if doc.get("error"):
+        raise CliError(doc["error"])
+    records, rejected = doc["records"], doc["rejected"]
+    print(
+        f"{args.file}: {doc['format']} ({doc['encoding']}), {len(records)} record(s), "
+        f"{len(rejected)} rejected, {doc['chrome_lines']} page-text line(s) dropped"
+    )
+    for warning in doc["warnings"]:
+        print(f"warning: {warning}")
+    columns = ["position", "arxiv_id", "title", "authors", "upvotes", "published", "github_url"]
+    rows = [
+        (
+            r["position"],
+            r["arxiv_id"],
+            r["title"],
+            len(r["authors"]) or r["author_count"],
+            r["upvotes"],
+            r["published"],
+            r["github_url"],
+        )
+        for r in records
+    ]
+    print(format_rows(columns, rows, "table", max_width=70))
+    if rejected:
+        print("rejected:")
+        rows = [(r["position"], r["reason"], r["raw_text"][:60]) for r in rejected]
+        print(format_rows(["position", "reason", "raw_text"], rows, "table", max_width=70))
+    return 0
+
+
 def cmd_keyphrases(args: argparse.Namespace) -> int:
     from transforms.keyphrases import extract_jsonl
 
@@ -645,6 +773,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--date", type=_parse_date, help="listing date (default: the latest listed)"
     )
     validate.set_defaults(func=cmd_validate)
+
+    imp = sub.add_parser(
+        "import",
+        help="land a bulk history (arXiv metadata snapshot) and build it in one backfill",
+        description="Split an arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json "
+        "JSON Lines, gzip too) into landing/<date>/ by each paper's v1 date (or "
+        "--date-column update_date), keeping --categories, then build every date of it "
+        "in one Dagster run.",
+    )
+    imp.add_argument("--arxiv-snapshot", required=True, metavar="FILE")
+    imp.add_argument(
+        "--categories", help="comma-separated, e.g. cs.LG,cs.CL (an archive such as cs keeps all)"
+    )
+    imp.add_argument("--from", dest="start", type=_parse_date, help="first date to keep")
+    imp.add_argument("--to", type=_parse_date, help="last date to keep")
+    imp.add_argument("--date-column", choices=["v1", "update_date"], default="v1")
+    imp.add_argument("--no-build", action="store_true", help="only land the files")
+    imp.add_argument("--verbose", action="store_true", help="show Dagster's run log")
+    imp.set_defaults(func=cmd_import)
+
+    parse = sub.add_parser(
+        "parse",
+        help="show what a listing file would give, without touching the warehouse",
+        description="Detect a listing file's format (from its content) and print the "
+        "records and the rejected entries with their reasons, exactly as ingest would "
+        "parse them. Nothing is written.",
+    )
+    parse.add_argument(
+        "file",
+        help="a listing file: page text or Markdown, HF API JSON, "
+        "arXiv API or feed XML, arXiv snapshot JSON Lines",
+    )
+    parse.add_argument("--format", choices=["table", "json"], default="table")
+    parse.set_defaults(func=cmd_parse)
 
     keyphrases = sub.add_parser(
         "keyphrases",

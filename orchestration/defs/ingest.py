@@ -6,6 +6,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from orchestration.defs.fetch import FETCH_ASSET_KEYS
 from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
@@ -44,12 +45,14 @@ def no_paper_failure(batches: list[DayBatch]) -> str | None:
             description="One row per paper card of each listing file of the date.",
             group_name="ingest",
             kinds={"python", "duckdb"},
+            deps=FETCH_ASSET_KEYS,
         ),
         dg.AssetSpec(
             RAW_REJECTED,
             description="Quarantine: input that is not a paper card, with the reason.",
             group_name="ingest",
             kinds={"python", "duckdb"},
+            deps=FETCH_ASSET_KEYS,
         ),
         dg.AssetSpec(
             RAW_LANDED_FILES,
@@ -57,6 +60,7 @@ def no_paper_failure(batches: list[DayBatch]) -> str | None:
             "provenance), and per fetch that found no listing published.",
             group_name="ingest",
             kinds={"python", "duckdb"},
+            deps=FETCH_ASSET_KEYS,
         ),
     ],
     partitions_def=daily_partitions,

@@ -85,3 +85,25 @@ def test_sensor_and_schedule_are_registered() -> None:
     assert defs.resolve_schedule_def("papertrends_daily_schedule") is not None
     job = defs.resolve_job_def("papertrends_daily")
     assert job.partitions_def is not None
+
+
+def test_landing_sensor_ignores_fetched_files_and_never_fetches(home: env.Home) -> None:
+    import json
+
+    from orchestration.defs.fetch import fetch_run_config
+
+    day = dt.date(2026, 11, 27)
+    folder = home.landing / day.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "hf-daily-papers-2026-11-27-p0.json").write_text("[]")
+    (folder / ".fetch-hf.json").write_text(
+        json.dumps({"source": "hf", "files": [{"file": "hf-daily-papers-2026-11-27-p0.json"}]})
+    )
+    result, cursor = _evaluate(home, None)
+    assert result.run_requests == []  # the run that fetched them ingests them
+
+    land(home, day, "pasted.txt", sample_cards()[:5])
+    result, cursor = _evaluate(home, cursor)
+    (request,) = result.run_requests
+    assert request.partition_key == "2026-11-27"
+    assert request.run_config == fetch_run_config(set())

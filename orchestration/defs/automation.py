@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.defs.fetch import fetch_run_config
 from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
 from transforms.landing import fetch_sidecars, listing_files, parse_date_folder
@@ -72,7 +73,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, papertrends: Papertrends
         if date_key not in valid:
             context.log.warning(f"landing/{date_key}: outside the partition range, skipped")
             continue
-        requests.append(dg.RunRequest(run_key=f"{date_key}:{fingerprint}", partition_key=date_key))
+        # Dropped files are the date's listing: the run ingests them and fetches nothing.
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{date_key}:{fingerprint}",
+                partition_key=date_key,
+                run_config=fetch_run_config(set()),
+            )
+        )
     skipped = [
         p.name
         for p in (papertrends.landing.iterdir() if papertrends.landing.is_dir() else [])

@@ -15,15 +15,20 @@
 
     status: new (no paper before the current window, papers_current >= 2), rising
     (z >= 1.96 and papers_current >= 3), falling (z <= -1.96), else steady.
+
+    Every count is a difference of running totals: with Y(k, i) the papers with keyphrase k
+    on listing days 1..i, y_current = Y(a) - Y(a - C), y_reference = Y(a - C) - Y(a - C - R),
+    y_history = Y(a) and y_before_current = Y(a - C) (likewise N for papers listed). So an
+    as-of date costs what the keyphrases of its C + R listing days cost.
 -#}
 {%- set current_days = var('trend_current_days', 7) -%}
 {%- set reference_days = var('trend_reference_days', 28) -%}
 {%- set prior_strength = var('trend_prior_strength', 100) -%}
+{%- set span = current_days + reference_days -%}
 
 with days as (
     select
         listing_date,
-        papers_listed,
         row_number() over (order by listing_date) as day_idx,
         sum(papers_listed) over (order by listing_date) as papers_to_date
     from (
@@ -35,81 +40,85 @@ with days as (
     ) as per_day
 ),
 
--- Each as_of_date with the listing days of its two windows.
-window_days as (
+-- N at the as-of day, C days before and C + R days before it (0 before the first day).
+totals as (
     select
         a.listing_date as as_of_date,
-        d.listing_date,
-        d.papers_listed,
-        case
-            when d.day_idx > a.day_idx - {{ current_days }} then 'current'
-            else 'reference'
-        end as time_window
+        a.day_idx as as_of_idx,
+        a.papers_to_date as n_history,
+        a.papers_to_date - coalesce(c.papers_to_date, 0) as n_current,
+        coalesce(c.papers_to_date, 0) - coalesce(r.papers_to_date, 0) as n_reference
     from days as a
-    inner join days as d
-        on
-            a.day_idx >= d.day_idx
-            and a.day_idx - {{ current_days + reference_days }} < d.day_idx
+    left join days as c on a.day_idx - {{ current_days }} = c.day_idx
+    left join days as r on a.day_idx - {{ span }} = r.day_idx
 ),
 
-window_totals as (
-    select
-        w.as_of_date,
-        coalesce(sum(w.papers_listed) filter (where w.time_window = 'current'), 0) as n_current,
-        coalesce(sum(w.papers_listed) filter (where w.time_window = 'reference'), 0)
-            as n_reference,
-        any_value(d.papers_to_date) as n_history,
-        any_value(d.day_idx) as as_of_idx
-    from window_days as w
-    inner join days as d on w.as_of_date = d.listing_date
-    group by w.as_of_date
-),
-
-window_counts as (
-    select
-        w.as_of_date,
-        k.keyphrase_norm,
-        coalesce(sum(k.papers) filter (where w.time_window = 'current'), 0) as y_current,
-        coalesce(sum(k.papers) filter (where w.time_window = 'reference'), 0) as y_reference
-    from window_days as w
-    inner join {{ ref('keyword_daily') }} as k on w.listing_date = k.listing_date
-    group by w.as_of_date, k.keyphrase_norm
-),
-
--- Papers with the keyphrase on every listing day up to each day (for the prior and `new`).
-cumulative as (
+daily as (
     select
         k.keyphrase_norm,
         d.day_idx,
-        sum(k.papers) over (
-            partition by k.keyphrase_norm order by d.day_idx
-            rows between unbounded preceding and current row
-        ) as y_to_date
+        k.papers
     from {{ ref('keyword_daily') }} as k
     inner join days as d on k.listing_date = d.listing_date
 ),
 
+-- Y(k, i) on the days keyphrase k has papers.
+running as (
+    select
+        keyphrase_norm,
+        day_idx,
+        sum(papers) over (
+            partition by keyphrase_norm order by day_idx
+            rows between unbounded preceding and current row
+        ) as y_to_date
+    from daily
+),
+
+-- The (as-of date, keyphrase) pairs: keyphrases with papers in the as-of date's windows.
+pairs as (
+    select distinct
+        t.as_of_date,
+        t.as_of_idx,
+        d.keyphrase_norm
+    from totals as t
+    inner join daily as d
+        on t.as_of_idx >= d.day_idx and t.as_of_idx - {{ span }} < d.day_idx
+),
+
+-- Y at the three bounds: the running total of the last day at or before each (ASOF).
+bounds as (
+    select
+        p.as_of_date,
+        p.keyphrase_norm,
+        h.y_to_date as y_history,
+        coalesce(c.y_to_date, 0) as y_before_current,
+        coalesce(r.y_to_date, 0) as y_before_reference
+    from pairs as p
+    asof left join running as h
+        on p.keyphrase_norm = h.keyphrase_norm and p.as_of_idx >= h.day_idx
+    asof left join running as c
+        on
+            p.keyphrase_norm = c.keyphrase_norm
+            and p.as_of_idx - {{ current_days }} >= c.day_idx
+    asof left join running as r
+        on
+            p.keyphrase_norm = r.keyphrase_norm
+            and p.as_of_idx - {{ span }} >= r.day_idx
+),
+
 counts as (
     select
-        c.as_of_date,
-        c.keyphrase_norm,
-        c.y_current,
-        c.y_reference,
+        b.as_of_date,
+        b.keyphrase_norm,
+        b.y_history - b.y_before_current as y_current,
+        b.y_before_current - b.y_before_reference as y_reference,
+        b.y_history,
+        b.y_before_current,
         t.n_current,
         t.n_reference,
-        t.n_history,
-        (
-            select max(h.y_to_date) from cumulative as h
-            where h.keyphrase_norm = c.keyphrase_norm and h.day_idx <= t.as_of_idx
-        ) as y_history,
-        coalesce((
-            select max(b.y_to_date) from cumulative as b
-            where
-                b.keyphrase_norm = c.keyphrase_norm
-                and b.day_idx <= t.as_of_idx - {{ current_days }}
-        ), 0) as y_before_current
-    from window_counts as c
-    inner join window_totals as t on c.as_of_date = t.as_of_date
+        t.n_history
+    from bounds as b
+    inner join totals as t on b.as_of_date = t.as_of_date
 ),
 
 prior as (

@@ -8,7 +8,9 @@ make_fixtures.py there).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -504,3 +506,429 @@ def test_fuzz_decode_returns_text_or_file_error(data: bytes) -> None:
     assert isinstance(text, str) and isinstance(encoding, str)
     assert all(isinstance(w, str) for w in warnings)
     parse_listing(text)
+
+
+# ------------------------------------------------------- HF Papers pages (fixtures)
+#
+# Pages built by tests/fixtures/listings/make_pages.py from real cards of the sample, in
+# the layouts of /work/shared/samples/formats/README.md section 0. Titles and abstracts
+# are checked against the sample file itself; the metadata values are stated here.
+
+
+def _load_pages_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_pages", FIXTURES / "make_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules["make_pages"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+PAGES = _load_pages_module()
+
+
+def parse_fixture(name: str) -> ParseResult:
+    result, _ = parse_listing_file(FIXTURES / name)
+    assert_accounted((FIXTURES / name).read_text(encoding="utf-8"), result)
+    return result
+
+
+def meta(record: ListingRecord) -> tuple:
+    return (
+        record.upvotes,
+        record.author_count,
+        record.github_stars,
+        record.published,
+        record.organization,
+        record.summary_is_ai,
+    )
+
+
+def links(record: ListingRecord) -> tuple:
+    return (record.arxiv_id, record.url, record.github_url)
+
+
+def test_fixture_pages_are_up_to_date() -> None:
+    for name, make in PAGES.PAGES.items():
+        assert (FIXTURES / name).read_text(encoding="utf-8") == make(), name
+
+
+DAILY_META = [
+    (117, 4, 3290, dt.date(2026, 10, 3), "Chatterjee Lab", True),
+    (42, 3, None, dt.date(2026, 10, 2), None, False),
+    (0, 7, None, dt.date(2026, 10, 3), "NVIDIA", True),
+    (8, 5, 131, dt.date(2026, 10, 1), None, False),
+    (1200, 11, None, dt.date(2026, 9, 30), "Westlake University", False),
+    (61, 12, 17400, dt.date(2026, 10, 3), "DeepSeek", True),
+]
+DAILY_LINKS = [
+    ("2610.03917", "https://github.com/programmablebio/mog-dfm"),
+    ("2610.04102", None),
+    ("2610.02288", None),
+    ("2610.01345", "https://github.com/ml-jku/plstm_experiments"),
+    ("2610.00522", None),
+    ("2610.04876", "https://github.com/deepseek-ai/Janus"),
+]
+
+
+def daily_expected() -> list[tuple[str, str]]:
+    return [(CARDS[c.index][0], c.summary or CARDS[c.index][1]) for c in PAGES.DAILY]
+
+
+@pytest.mark.parametrize("name", ["hf_daily_page.txt", "hf_daily_page.md"])
+def test_daily_page(name: str) -> None:
+    result = parse_fixture(name)
+    assert result.format == ("hf_page_markdown" if name.endswith(".md") else "hf_page_text")
+    assert result.rejections == []
+    assert pairs(result) == daily_expected()
+    # The wrapped title is one title; the abstract shown with a line break is one abstract.
+    assert result.records[1].title == CARDS[20][0]
+    assert result.records[4].abstract == CARDS[1][1]
+    assert [meta(r) for r in result.records] == DAILY_META
+    if name.endswith(".md"):
+        assert [links(r) for r in result.records] == [
+            (arxiv, f"https://huggingface.co/papers/{arxiv}", repo) for arxiv, repo in DAILY_LINKS
+        ]
+    else:
+        assert all(links(r) == (None, None, None) for r in result.records)
+
+
+TRENDING_META = [
+    (58, None, 512, dt.date(2024, 7, 13), "Cartesia AI", True),
+    (21, 1, 273, dt.date(2023, 11, 3), None, True),
+    (9, None, 1080, dt.date(2024, 5, 13), "Tencent", True),
+    (14, 3, None, dt.date(2023, 9, 20), None, True),
+    (33, None, 96, dt.date(2023, 6, 9), "OpenProtein.AI", True),
+    (27, 6, 243, dt.date(2024, 2, 8), None, True),
+]
+
+
+@pytest.mark.parametrize("name", ["hf_trending_page.txt", "hf_trending_page.md"])
+def test_trending_page_reads_every_card_once(name: str) -> None:
+    result = parse_fixture(name)
+    assert result.rejections == []
+    assert pairs(result) == [(CARDS[c.index][0], c.summary) for c in PAGES.TRENDING]
+    assert [meta(r) for r in result.records] == TRENDING_META
+    if name.endswith(".md"):
+        assert [links(r) for r in result.records] == [
+            (
+                c.arxiv,
+                f"https://huggingface.co/papers/{c.arxiv}",
+                f"https://github.com/{c.repo}" if c.repo else None,
+            )
+            for c in PAGES.TRENDING
+        ]
+    # The mobile copies are chrome: every title line of the page but the first copies.
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    record_lines = {n for r in result.records for n in r.lines}
+    for card in PAGES.TRENDING:
+        numbers = [
+            n for n, raw in enumerate(physical_lines(text), start=1) if CARDS[card.index][0] in raw
+        ]
+        assert len(numbers) == 2
+        assert numbers[0] in record_lines and numbers[1] in result.chrome
+
+
+SEARCH_META = [
+    (34, 3, 2610, dt.date(2021, 10, 31), None, False),
+    (2, 4, 566, dt.date(2018, 8, 4), None, False),
+    (0, 2, None, dt.date(2024, 6, 27), None, False),
+    (3, 3, 12, dt.date(2024, 4, 10), None, False),
+    (5, 5, None, dt.date(2021, 7, 5), None, False),
+    (1, 4, None, dt.date(2025, 5, 26), "ElnaggarLab", False),
+]
+
+
+def test_search_page_with_metadata_and_url_lines() -> None:
+    result = parse_fixture("hf_search_page_meta.txt")
+    assert result.format == "hf_page_text"
+    assert result.rejections == []
+    assert pairs(result) == [CARDS[c.index] for c in PAGES.SEARCH]
+    assert [meta(r) for r in result.records] == SEARCH_META
+    # The URL line after a title gives the paper's id and page, and is not a title.
+    assert [r.arxiv_id for r in result.records] == [
+        None,
+        "1808.01400",
+        None,
+        None,
+        "2107.02027",
+        None,
+    ]
+    assert result.records[1].url == "https://huggingface.co/papers/1808.01400"
+    assert result.records[0].title == CARDS[28][0]  # "Subscribe" glued to it, stripped
+
+
+def test_search_page_with_one_hard_wrapped_abstract() -> None:
+    """Wrapping is judged per paragraph: one abstract wrapped at 80 columns (under a
+    title longer than 80) and one card wrapped at 72 among long lines."""
+    text = (FIXTURES / "hf_search_mixed_wrap.txt").read_text(encoding="utf-8")
+    assert "\n".join(textwrap.wrap(CARDS[43][1], 80)) in text
+    assert "\n".join(textwrap.wrap(CARDS[130][0], 72)) in text
+    result = parse_fixture("hf_search_mixed_wrap.txt")
+    assert result.rejections == []
+    assert pairs(result) == [CARDS[i] for i in PAGES.MIXED]
+    assert result.chrome == [1, 2]
+
+
+BREAKS_META = [
+    (12, 4, None, dt.date(2025, 5, 11), None, False),
+    (4, 6, None, dt.date(2024, 12, 28), None, False),
+    (0, 2, 123, dt.date(2019, 4, 7), None, False),
+    (7, 5, 307, dt.date(2023, 12, 20), None, False),
+]
+
+
+def test_markdown_with_backslash_breaks_url_lines_and_split_title_link() -> None:
+    text = (FIXTURES / "hf_search_breaks_urls.md").read_text(encoding="utf-8")
+    assert text.count("\\\\\n") > 40
+    result = parse_fixture("hf_search_breaks_urls.md")
+    assert result.format == "hf_page_markdown"
+    assert result.rejections == []
+    assert pairs(result) == [CARDS[c.index] for c in PAGES.BREAKS]
+    assert [meta(r) for r in result.records] == BREAKS_META
+    assert [links(r) for r in result.records] == [
+        (
+            c.arxiv,
+            f"https://huggingface.co/papers/{c.arxiv}",
+            f"https://github.com/{c.repo}" if c.repo else None,
+        )
+        for c in PAGES.BREAKS
+    ]
+    assert result.records[0].title == FIRST_TITLE  # split across the link text
+
+
+# ------------------------------------------------- the failures seen on real captures
+
+
+KANDINSKY = "Kandinsky 6.0 Video: A Family of Open Video Generation Models"
+PAGED = "Efficient Memory Management for Large Language Model Serving with PagedAttention"
+
+
+def test_markdown_heading_link_gives_plain_title_and_id() -> None:
+    text = listing(
+        f"### [{KANDINSKY}](https://huggingface.co/papers/2610.05608)",
+        "",
+        A[1],
+        "",
+        f"### [{B[0]}](https://huggingface.co/papers/2502.07299)",
+        "",
+        B[1],
+    )
+    result = parse_listing(text)
+    assert result.format == "hf_page_markdown"
+    assert pairs(result) == [(KANDINSKY, A[1]), B]
+    assert result.records[0].arxiv_id == "2610.05608"
+    assert result.records[0].url == "https://huggingface.co/papers/2610.05608"
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+def test_title_wrapped_inside_a_markdown_link() -> None:
+    text = listing(
+        "### [Efficient Memory Management for Large Language Model Serving with",
+        "PagedAttention](https://huggingface.co/papers/2309.06180)",
+        "",
+        A[1],
+        "",
+        f"### [{C[0]}](https://huggingface.co/papers/2412.01234v2)",
+        C[1],
+    )
+    result = parse_listing(text)
+    assert pairs(result) == [(PAGED, A[1]), C]
+    assert result.records[0].lines == (1, 2, 4)
+    assert result.records[0].arxiv_id == "2309.06180"
+    assert (result.records[1].arxiv_id, result.records[1].arxiv_version) == ("2412.01234", 2)
+    assert result.rejections == []
+
+
+AUDIO_ABSTRACT = (
+    "Discrete audio tokens are the interface between speech and language models. "
+    "Yet, unlike text tokens, which are invertible, audio tokens are extracted from "
+    "lossy codecs whose reconstructions drift from the input signal, so that a model "
+    "trained on them inherits their errors. We measure this drift on four codecs and "
+    "show that a short fine-tuning of the decoder removes most of it, improving "
+    "intelligibility by 12% on LibriSpeech without any change to the tokenizer."
+)
+
+
+@pytest.mark.parametrize("end", ["", "\\\\", "\\"], ids=["wrap", "double-backslash", "backslash"])
+def test_one_wrapped_abstract_among_long_lines(end: str) -> None:
+    """The user's page: one abstract wrapped at ~80 columns (or with Markdown breaks)
+    in a file of long lines turned its lines into papers."""
+    wrapped = textwrap.wrap(AUDIO_ABSTRACT, 80)
+    wrapped = [line + end for line in wrapped[:-1]] + wrapped[-1:]
+    text = listing(A, (NYSTROM[0], *wrapped), B, C)
+    result = parse_listing(text)
+    assert pairs(result) == [A, (NYSTROM[0], AUDIO_ABSTRACT), B, C]
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+def test_url_line_after_each_title_is_not_the_title() -> None:
+    text = listing(
+        (A[0], "https://huggingface.co/papers/2410.05434", A[1]),
+        (B[0], "https://arxiv.org/abs/2502.07299v3", B[1]),
+        (C[0], "huggingface.co/papers/2310.00001", C[1]),
+    )
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert [(r.arxiv_id, r.arxiv_version) for r in result.records] == [
+        ("2410.05434", None),
+        ("2502.07299", 3),
+        ("2310.00001", None),
+    ]
+    assert result.records[1].url == "https://arxiv.org/abs/2502.07299v3"
+    assert result.chrome == [2, 5, 8]
+    assert result.rejections == []
+
+
+def test_card_metadata_lines_are_not_rejected() -> None:
+    text = listing(
+        "Submitted by",
+        "akhaliq",
+        A,
+        "Kandinsky Lab · Published on Oct 4, 2026",
+        "GitHub 131 arXiv Page",
+        "[-] 1",
+        "Submitted by",
+        "taesiri",
+        B,
+        "· Dec 28, 2024",
+        "Upvote",
+        "117",
+        C,
+        "· 4 authors",
+        "Upvote 3",
+        "GitHub 3.29k",
+        "arXiv Page",
+    )
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert result.rejections == []
+    a, b, c = result.records
+    assert (a.organization, a.published, a.github_stars) == (
+        "Kandinsky Lab",
+        dt.date(2026, 10, 4),
+        131,
+    )
+    assert (b.published, b.upvotes) == (dt.date(2024, 12, 28), 117)
+    assert (c.author_count, c.upvotes, c.github_stars) == (4, 3, 3290)
+    assert_accounted(text, result)
+
+
+def test_abstract_with_a_line_break_stays_one_abstract() -> None:
+    sentences = B[1].split(". ")
+    first, rest = ". ".join(sentences[:2]) + ".", ". ".join(sentences[2:])
+    # On a page with card metadata, and wherever the break leaves a sentence open.
+    text = listing(A, "Upvote 4", (B[0], first, rest), "Upvote 7", C, "Upvote 9")
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    assert [r.upvotes for r in result.records] == [4, 7, 9]
+    head, tail = A[1].split(", often conflicting, ")
+    text = listing((A[0], head + ", often", "conflicting, " + tail), B)
+    assert pairs(parse_listing(text)) == [A, B]
+
+
+def test_isolated_repeated_card_on_a_page_of_metadata_is_a_duplicate() -> None:
+    text = listing(A, "Upvote 4", B, "Upvote 7", A, "Upvote 4", C, "Upvote 9")
+    result = parse_listing(text)
+    assert pairs(result) == [A, B, C]
+    [dup] = result.rejections
+    assert dup.reason == "duplicate card: same title and abstract as position 1"
+    assert dup.lines == (7, 8)
+
+
+# ------------------------------------------- robustness: other orders, missing parts
+
+_SUMMARY = "A short summary of the paper that a model wrote, in one sentence, for the card."
+_PART_LINES = {
+    "count": lambda m: [m["up"]],
+    "upvote2": lambda m: ["Upvote", m["up"]],
+    "upvote1": lambda m: [f"Upvote {m['up']}"],
+    "submitted2": lambda m: ["Submitted by", m["user"]],
+    "submitted1": lambda m: [f"Submitted by {m['user']}"],
+    "authors": lambda m: [f"· {m['authors']} authors"],
+    "org_date": lambda m: [f"{m['org']} · Published on {m['date']}"],
+    "date": lambda m: [f"· {m['date']}"],
+    "authors_date": lambda m: [f"· {m['authors']} authors · {m['date']}"],
+    "github_arxiv": lambda m: [f"GitHub {m['stars']} arXiv Page" if m["stars"] else "arXiv Page"],
+    "github": lambda m: [f"GitHub {m['stars']}"] if m["stars"] else [],
+    "arxiv": lambda m: ["arXiv Page"],
+    "ui": lambda m: ["Share", "Comment"],
+}
+LAYOUTS = {
+    "daily": "count title submitted2 authors blurb org_date github_arxiv",
+    "daily-upvote-label": "upvote2 title submitted2 authors blurb org_date github arxiv",
+    "trending": "title org_date blurb upvote2 github arxiv",
+    "search": "title blurb authors_date upvote2 github arxiv",
+    "submitter-first": "submitted1 title blurb authors upvote1 github_arxiv",
+    "meta-between": "title submitted2 date authors blurb ui upvote1",
+    "count-only": "count title blurb",
+    "trailing-only": "title blurb upvote1",
+}
+
+
+def _layout_page(
+    layout: str, blurbs: str, cards: list[tuple[str, str]], twice: bool = False
+) -> tuple[str, list]:
+    """A page of cards in a layout (every card twice when ``twice``), and what each
+    card must give: (title, blurb, upvotes, stars, author count)."""
+    out = ["Get trending papers in your email inbox!", "Subscribe", "Daily Papers"]
+    expected = []
+    parts = LAYOUTS[layout].split()
+    for i, (title, abstract) in enumerate(cards):
+        m = {
+            "up": "-" if i == 2 else str(10 + i),
+            "user": f"user{i}",
+            "authors": i + 2,
+            "org": f"Lab {i}",
+            "date": f"Mar {i + 1}, 2025",
+            "stars": f"{i + 1}.5k" if i % 2 == 0 else None,  # every other card has no repo
+        }
+        blurb = f"{_SUMMARY[:-1]} number {i}." if blurbs == "ai" else abstract
+        card: list[str] = []
+        for part in parts:
+            if part == "title":
+                card.append(title)
+            elif part == "blurb":
+                card.append(blurb)
+            else:
+                card += _PART_LINES[part](m)
+        out += card * (2 if twice else 1)
+        up = 0 if m["up"] == "-" else int(m["up"])
+        stars = int((i + 1.5) * 1000) if m["stars"] else None
+        expected.append(
+            (
+                title,
+                blurb,
+                up,
+                stars if {"github", "github_arxiv"} & set(parts) else None,
+                m["authors"] if {"authors", "authors_date"} & set(parts) else None,
+            )
+        )
+    out.append("Previous")
+    return "\n".join(out) + "\n", expected
+
+
+@pytest.mark.parametrize("blurbs", ["abstract", "ai"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_card_layouts_give_titles_and_metadata(layout: str, blurbs: str) -> None:
+    text, expected = _layout_page(layout, blurbs, CARDS[30:36])
+    result = parse_listing(text)
+    got = [(r.title, r.abstract, r.upvotes, r.github_stars, r.author_count) for r in result.records]
+    assert got == expected
+    assert result.rejections == []
+    assert all(r.summary_is_ai == (blurbs == "ai") for r in result.records)
+    assert_accounted(text, result)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_card_layouts_repeated_twice_like_the_trending_page(layout: str) -> None:
+    text, expected = _layout_page(layout, "ai", CARDS[40:45], twice=True)
+    result = parse_listing(text)
+    got = [(r.title, r.abstract, r.upvotes, r.github_stars, r.author_count) for r in result.records]
+    assert got == expected
+    assert result.rejections == []
+    assert_accounted(text, result)

@@ -134,7 +134,7 @@ _CHROME_PATTERNS = [
     r"submitted by @?[\w.-]+",
     r"·+|[-–—•|]+|[=*_]{3,}",
     r"(arxiv|pdf|project page)( page)?",
-    _DATE,
+    rf"((mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?{_DATE}",
 ]
 _CHROME_RE = re.compile(r"^(?:" + "|".join(_CHROME_PATTERNS) + r")[!.:]?$", re.IGNORECASE)
 # The header lines of a page saved through a reader service ("Title: Daily Papers -
@@ -357,8 +357,8 @@ _ATOMS = [
         ("arxiv", r"(?:view\s+)?arxiv(?:\s+page)?"),
         (
             "label",
-            r"pdf|project\s+page|paper\s+page|code|demo|collections?|comments?|share"
-            r"|copy\s+link|discuss",
+            r"(?:view\s+)?pdf|project\s+page|paper\s+page|code|demo|collections?|comments?"
+            r"|share|copy\s+link|discuss|add\s+to\s+collection|cite(?:\s+this\s+paper)?",
         ),
         ("date", _ATOM_DATE),
         ("count", rf"(?P<n>{_NUM}|[-–—])"),
@@ -633,12 +633,13 @@ def _pair_submitters(lines: list[_Line]) -> None:
 
 
 def _is_username(line: _Line) -> bool:
-    return (
-        line.kind == "content"
-        and not line.title_hint
-        and bool(_USERNAME_RE.fullmatch(line.text))
-        and not line.text.isdigit()
-    )
+    """A username ("akhaliq") or a short display name ("Adina Yakefu") on its own line."""
+    if line.kind != "content" or line.title_hint or line.text.isdigit():
+        return False
+    if _USERNAME_RE.fullmatch(line.text):
+        return True
+    words = line.text.split()
+    return len(line.text) <= 40 and len(words) <= 4 and not re.search(r"[:;.!?]", line.text)
 
 
 def _is_paper_link_line(line: _Line) -> bool:
@@ -953,7 +954,7 @@ class _Card:
 def _title_goes_on(first: str, second: str) -> bool:
     """Is "first" / "second" one title broken over two lines (not two titles)?"""
     words = first.split()
-    if not words or len(first) + len(second) + 1 > MAX_TITLE_CHARS:
+    if not words:
         return False
     if words[-1].lower() in _OPEN_ENDINGS or first.endswith((":", "-", "–", "—", ",")):
         return True
@@ -999,6 +1000,19 @@ def _read_cards(groups: list[list[_Line]], noncontent: list[int], structured: bo
             return False
         return not title or j + 1 == n or boundary(j, j + 1) or hint[j + 1]
 
+    def opens_abstract(k: int) -> bool:
+        """A short first part of an abstract broken mid-sentence: "...multiple, often" /
+        "conflicting, functional and ..." (the part after it starts in lowercase)."""
+        return (
+            k + 1 < n
+            and not hint[k]
+            and not hint[k + 1]
+            and not _ends_sentence(texts[k])
+            and texts[k + 1][:1].islower()
+            and is_abstract(k + 1)
+            and not boundary(k, k + 1)
+        )
+
     cards: list[_Card] = []
     i = 0
     while i < n:
@@ -1014,13 +1028,21 @@ def _read_cards(groups: list[list[_Line]], noncontent: list[int], structured: bo
             and is_abstract(i + 2)
             and not boundary(i, i + 1)
             and _norm_key(texts[i]) not in seen_titles
-            and _title_goes_on(texts[i], texts[i + 1])
+            and _norm_key(texts[i + 1]) not in seen_titles
+            and (
+                _title_goes_on(texts[i], texts[i + 1])
+                # Cards are set apart by their metadata: two title lines before one blurb
+                # are one wrapped title (unless the first is a short label).
+                or (structured and len(texts[i].split()) >= 4)
+            )
         ):
             end = i + 1
+        if end > i and len(texts[i]) + len(texts[end]) + 1 > MAX_TITLE_CHARS:
+            end = i
         title_lines = [x for g in groups[i : end + 1] for x in g]
         title = _join(title_lines) if end > i else texts[i]
         seen_titles.add(_norm_key(title))
-        if end + 1 < n and is_abstract(end + 1):
+        if end + 1 < n and (is_abstract(end + 1) or opens_abstract(end + 1)):
             abstract_lines = list(groups[end + 1])
             abstract = texts[end + 1]
             j = end + 2
@@ -1283,7 +1305,8 @@ def _record(position: int, card: _Card, page_year: int | None) -> ListingRecord:
     title_line = card.title_line
     upvotes = values.get("upvotes")
     if upvotes is None:  # the daily page: the count stands before the title
-        upvotes = next((v for k, v, n in facts if k == "count" and n < title_line), None)
+        counts = [(n, v) for k, v, n in facts if k == "count" and n < title_line]
+        upvotes = max(counts, key=lambda c: c[0])[1] if counts else None
     papers = [p for line in card.title for u in line.links if (p := _paper_url(u))]
     papers += [v for k, v, _ in facts if k == "paper_url"]  # type: ignore[misc]
     url = arxiv_id = version = None

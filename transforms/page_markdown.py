@@ -143,7 +143,7 @@ def normalize_markdown(lines: list[str]) -> list[MarkdownLine]:
         links: list[str] = list(extra_links[i])
         body = texts[i]
         stripped = _strip_inline(body, links)
-        link_only = bool(links) and not _LINK_RE.sub("", body).strip(" \t·|")
+        link_only = bool(links) and not _LINK_RE.sub("", body).strip(" \t·|*_")
         out.append(
             MarkdownLine(
                 text=stripped,

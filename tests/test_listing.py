@@ -932,3 +932,87 @@ def test_card_layouts_repeated_twice_like_the_trending_page(layout: str) -> None
     assert got == expected
     assert result.rejections == []
     assert_accounted(text, result)
+
+
+def test_markdown_keeps_tex_backslashes_and_drops_writer_escapes() -> None:
+    tex = "We simulate the state space model \\( x'(t) = Ax(t) \\) and na\\\"ive baselines. " + B[1]
+    text = listing(
+        f"## [{A[0]}](https://huggingface.co/papers/2505.07086)",
+        "",
+        "Designing biological\\_sequences with \\*stars\\* and \\[brackets\\]. " + A[1],
+        "",
+        f"## [{B[0]}](https://huggingface.co/papers/2502.07299)",
+        "",
+        tex,
+    )
+    result = parse_listing(text)
+    assert [r.abstract for r in result.records] == [
+        "Designing biological_sequences with *stars* and [brackets]. " + A[1],
+        tex,
+    ]
+
+
+def test_unknown_ui_labels_and_paper_page_sections_are_chrome() -> None:
+    text = listing(
+        "Daily Papers",
+        "Featured",
+        "Monday, Oct 6",
+        "12",
+        A,
+        "3 comments",
+        "Add to collection",
+        "7",
+        B,
+        "Collections including this paper",
+        "Models citing this paper 4",
+    )
+    result = parse_listing(text)
+    assert pairs(result) == [A, B]
+    assert [r.upvotes for r in result.records] == [12, 7]
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+def test_display_name_after_submitted_by_and_nearest_count_is_the_upvote() -> None:
+    text = listing(
+        "5",
+        "Submitted by",
+        "Adina Yakefu",
+        A,
+        "2",  # a comment count after the card ...
+        "31",  # ... and the next card's upvotes before its title
+        "Submitted by",
+        "akhaliq",
+        B,
+        "1",
+    )
+    result = parse_listing(text)
+    assert pairs(result) == [A, B]
+    assert [r.upvotes for r in result.records] == [5, 31]
+    assert result.rejections == []
+
+
+def test_trending_page_with_all_desktop_cards_then_all_mobile_cards() -> None:
+    desktop, mobile = [], []
+    for card in PAGES.TRENDING:
+        desktop += [CARDS[card.index][0], card.date_line(), card.summary, "Upvote", card.upvotes]
+        mobile += [CARDS[card.index][0], card.summary, f"Upvote {card.upvotes}"]
+    text = listing("Trending Papers", *desktop, *mobile)
+    result = parse_listing(text)
+    assert pairs(result) == [(CARDS[c.index][0], c.summary) for c in PAGES.TRENDING]
+    assert [r.upvotes for r in result.records] == [int(c.upvotes) for c in PAGES.TRENDING]
+    assert result.rejections == []
+    assert_accounted(text, result)
+
+
+@pytest.mark.parametrize("width", [60, 72, 80, 100])
+def test_daily_page_with_hard_wrapped_blurbs(width: int) -> None:
+    out = ["Daily Papers", "by AK and the research community"]
+    for card in PAGES.DAILY:
+        out += [card.upvotes, CARDS[card.index][0], "Submitted by", card.submitter]
+        out += [*textwrap.wrap(card.blurb, width), "arXiv Page"]
+    text = listing(*out)
+    result = parse_listing(text)
+    assert pairs(result) == daily_expected()
+    assert result.rejections == []
+    assert_accounted(text, result)

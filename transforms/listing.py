@@ -127,6 +127,8 @@ _CHROME_PATTERNS = [
     r"hugging ?face",
     rf"{_NAV}( {_NAV})*",
     r"system theme|inference (providers|endpoints)",
+    r"(models|datasets|spaces|collections) (citing|including) this paper( \d+)?",
+    r"(cite|share|bookmark|add to collection|view pdf|view arxiv page)",
     r"(ai[- ]generated )?(summary|abstract)",
     r"\d+(\.\d+)?k?( upvotes?| comments?| authors?)?",
     r"(upvote|comment|share|copy link)s?",
@@ -1078,7 +1080,19 @@ def _join_groups(parts: list[str]) -> str:
     return out
 
 
-def _sort_cards(cards: list[_Card], result: ParseResult) -> list[_Card]:
+def _is_ui_label(card: _Card) -> bool:
+    """A short line that is neither a card nor a known part of one ("Featured"): on a page
+    of cards with metadata, a UI label rather than a paper that lost its blurb."""
+    return (
+        not card.abstract
+        and len(card.title) == 1
+        and not card.title[0].title_hint
+        and len(card.title_text) <= 24
+        and len(card.title_text.split()) <= 2
+    )
+
+
+def _sort_cards(cards: list[_Card], result: ParseResult, structured: bool) -> list[_Card]:
     """Decide which cards are records, rejections, or layout copies (chrome).
 
     A page that shows its cards twice (the trending page's desktop and mobile layouts:
@@ -1106,6 +1120,9 @@ def _sort_cards(cards: list[_Card], result: ParseResult) -> list[_Card]:
             first_by_title.setdefault(tkey, card)
         if akey is not None:
             first_by_abstract.setdefault(akey, card)
+        if structured and _is_ui_label(card):
+            result.chrome.extend(line.number for line in card.lines)
+            continue
         if card.reason is None:
             out_of_bounds = card_out_of_bounds(card.title_text, card.abstract_text)
             if out_of_bounds:
@@ -1352,7 +1369,7 @@ def parse_listing(text: str) -> ParseResult:
     structured = metadata >= 2 or any(line.title_hint for line in content)
     groups = _logical_lines(content)
     cards = _read_cards(groups, noncontent, structured)
-    records = _sort_cards(cards, result)
+    records = _sort_cards(cards, result, structured)
     # Metadata goes to cards that have both a title and a blurb (or repeat one): a lone
     # title is as likely a line of unknown page text as a card without a blurb.
     anchors = [c for c in cards if (c.title and c.abstract) or c.copy_of is not None]

@@ -37,7 +37,9 @@ _LINK_TAIL_RE = re.compile(
 )
 _AUTOLINK_RE = re.compile(r"<(https?://[^\s<>]+)>")
 _EMPHASIS_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# The characters Markdown writers escape (turndown, markdownify): "\_", "\*", "\[", ...
+# TeX in an abstract ("\(", "\mathbb") keeps its backslash.
+_ESCAPE_RE = re.compile(r"\\([\\*_\[\]#`~+\-=>.|])")
 _ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
 # Lines that only Markdown has: a heading, a link to a web page, an image, a "\\" break.
 _MARKDOWN_LINE_RE = re.compile(

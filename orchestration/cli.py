@@ -440,11 +440,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     home = prepare_home(args.home)
     started = time.monotonic()
     from orchestration.defs.fetch import fetch_run_config
+    from orchestration.defs.warehouse import full_refresh_run_config
 
     # From what is already in landing/: no source is fetched, whatever PAPERTRENDS_SOURCES says.
-    materialize(
-        home, args.start, verbose=args.verbose, until=args.to, run_config=fetch_run_config(set())
-    )
+    run_config = fetch_run_config(set())
+    if args.full_refresh:
+        run_config["ops"].update(full_refresh_run_config()["ops"])
+    materialize(home, args.start, verbose=args.verbose, until=args.to, run_config=run_config)
     days = (args.to - args.start).days + 1
     print(f"backfilled {days} date(s) {args.start}..{args.to} in {time.monotonic() - started:.1f}s")
     print(summary(home, args.to))
@@ -730,6 +732,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.add_argument("--from", dest="start", type=_parse_date, required=True)
     backfill.add_argument("--to", type=_parse_date, required=True)
+    backfill.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every incremental table from scratch (every date), not just the range",
+    )
     backfill.add_argument("--verbose", action="store_true", help="show Dagster's run log")
     backfill.set_defaults(func=cmd_backfill)
 

@@ -250,7 +250,8 @@ RAW_DDL = {
             keyphrase varchar not null,
             keyphrase_norm varchar not null,
             score double not null,
-            extractor_version varchar not null
+            extractor_version varchar not null,
+            extracted_at timestamp default (current_timestamp at time zone 'UTC')
         )""",
 }
 
@@ -261,6 +262,11 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl)
     for column, kind in LISTING_METADATA_COLUMNS.items():
         con.execute(f"alter table raw.listings add column if not exists {column} {kind}")
+    # When a paper's keyphrases were written: incremental trend marts rebuild its dates.
+    con.execute(
+        "alter table raw.paper_keyphrases add column if not exists extracted_at timestamp "
+        "default (current_timestamp at time zone 'UTC')"
+    )
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -274,10 +280,11 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Insert a polars frame by column name (extra frame columns are an error)."""
+    """Insert a polars frame by column name; table columns the frame lacks take their
+    default (``extracted_at``), frame columns the table lacks are ignored."""
     if not frame.height:
         return
-    columns = table_columns(con, table)
+    columns = [c for c in table_columns(con, table) if c in frame.columns]
     con.register("incoming_frame", frame.select(columns).to_arrow())
     try:
         con.execute(
@@ -319,13 +326,18 @@ def replace_rows(
     key: str,
     keys: pl.Series,
     frame: pl.DataFrame,
+    *,
+    keep: str | None = None,
 ) -> None:
-    """In one transaction, delete the rows whose ``key`` is in ``keys`` and insert ``frame``."""
+    """In one transaction, delete the rows whose ``key`` is in ``keys`` (and, with ``keep``,
+    a query of the keys still valid, every row whose key is not in it) and insert ``frame``."""
     con.execute("begin transaction")
     try:
         con.register("replaced_keys", pl.DataFrame({key: keys}).to_arrow())
         con.execute(f"delete from {table} where {key} in (select {key} from replaced_keys)")
         con.unregister("replaced_keys")
+        if keep is not None:
+            con.execute(f"delete from {table} where {key} not in ({keep})")
         _insert_frame(con, table, frame)
         con.execute("commit")
     except BaseException:

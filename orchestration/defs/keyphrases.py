@@ -69,7 +69,16 @@ def paper_keyphrases(
     seconds = time.perf_counter() - started
     frame = keyphrases_frame(results, version)
     with papertrends.connect() as con:
-        replace_rows(con, "raw.paper_keyphrases", "paper_id", pending["paper_id"], frame)
+        # Keyphrases of ids no longer in papers (a pasted title re-keyed to its arXiv id)
+        # go in the same transaction: they would count twice.
+        replace_rows(
+            con,
+            "raw.paper_keyphrases",
+            "paper_id",
+            pending["paper_id"],
+            frame,
+            keep="select paper_id from papers",
+        )
     without = [pid for pid, phrases in results.items() if not phrases]
     if without:
         context.log.warning(f"{len(without)} paper(s) got no keyphrases: {without[:5]}")

@@ -5,6 +5,8 @@ written by Python between them: models downstream of ``raw.paper_keyphrases`` ru
 extraction, everything else before it.
 """
 
+import datetime as dt
+import json
 import shutil
 import tempfile
 import time
@@ -41,6 +43,25 @@ class Translator(DagsterDbtTranslator):
 
 
 TRANSLATOR = Translator()
+DBT_ASSET_NAMES = ("warehouse_models", "keyphrase_models")
+
+
+class DbtBuildConfig(dg.Config):
+    """``full_refresh``: rebuild every incremental model from scratch (every date)."""
+
+    full_refresh: bool = False
+
+
+def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
+    """dbt vars for a run's partition window. Dagster's daily window is [start, end); the
+    models' ``window_start`` / ``window_end`` are inclusive listing dates."""
+    last = window.end - dt.timedelta(days=1)
+    return {"window_start": window.start.date().isoformat(), "window_end": last.date().isoformat()}
+
+
+def full_refresh_run_config() -> dict:
+    """Run config that makes both dbt steps rebuild everything (``backfill --full-refresh``)."""
+    return {"ops": {name: {"config": {"full_refresh": True}} for name in DBT_ASSET_NAMES}}
 
 
 def _sweep_stale(folder: Path, max_age_s: float) -> None:
@@ -50,7 +71,12 @@ def _sweep_stale(folder: Path, max_age_s: float) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome):
+def _build(
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    papertrends: PapertrendsHome,
+):
     # Each invocation's target/ (compiled SQL, run_results) goes to a temporary folder in
     # the home, removed afterwards: the run's events keep the results, and the repo's
     # dbt_project/target does not grow by a folder per run.
@@ -58,7 +84,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: 
     scratch.mkdir(exist_ok=True)
     _sweep_stale(scratch, max_age_s=6 * 3600)  # left by runs killed during dbt
     with papertrends.writing(), tempfile.TemporaryDirectory(dir=scratch) as target:
-        yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
+        args = ["build", "--vars", json.dumps(partition_vars(context.partition_time_window))]
+        if config.full_refresh:
+            args.append("--full-refresh")
+        yield from dbt.cli(args, context=context, target_path=Path(target)).stream()
 
 
 @dbt_assets(
@@ -72,10 +101,14 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: 
     name="warehouse_models",
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    papertrends: PapertrendsHome,
 ):
-    """Staging, intermediate and paper marts built from raw.listings (dbt build)."""
-    yield from _build(context, dbt, papertrends)
+    """Staging, intermediate and paper marts built from raw.listings (dbt build; the
+    per-date marts rebuild only the partition window's dates, see partition_vars)."""
+    yield from _build(context, config, dbt, papertrends)
 
 
 @dbt_assets(
@@ -89,10 +122,14 @@ def warehouse_models(
     name="keyphrase_models",
 )
 def keyphrase_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, papertrends: PapertrendsHome
+    context: dg.AssetExecutionContext,
+    config: DbtBuildConfig,
+    dbt: DbtCliResource,
+    papertrends: PapertrendsHome,
 ):
-    """Keyphrase marts and trend tables built from raw.paper_keyphrases (dbt build)."""
-    yield from _build(context, dbt, papertrends)
+    """Keyphrase marts and trend tables built from raw.paper_keyphrases (dbt build; the
+    per-date marts rebuild only the partition window's dates, see partition_vars)."""
+    yield from _build(context, config, dbt, papertrends)
 
 
 defs = dg.Definitions(assets=[warehouse_models, keyphrase_models])

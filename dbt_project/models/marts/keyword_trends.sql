@@ -20,7 +20,18 @@
     on listing days 1..i, y_current = Y(a) - Y(a - C), y_reference = Y(a - C) - Y(a - C - R),
     y_history = Y(a) and y_before_current = Y(a - C) (likewise N for papers listed). So an
     as-of date costs what the keyphrases of its C + R listing days cost.
+
+    Incremental by as-of date: a run rebuilds every as-of date from the earliest date it
+    changed (macro rebuild_from: its partition window, or a keyword_daily date rebuilt
+    since), since a day's counts feed the windows of the C + R listing days after it.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date >= {{ rebuild_from(ref('keyword_daily')) }}{% endif %}",
+) }}
 {%- set current_days = var('trend_current_days', 7) -%}
 {%- set reference_days = var('trend_reference_days', 28) -%}
 {%- set prior_strength = var('trend_prior_strength', 100) -%}
@@ -51,6 +62,9 @@ totals as (
     from days as a
     left join days as c on a.day_idx - {{ current_days }} = c.day_idx
     left join days as r on a.day_idx - {{ span }} = r.day_idx
+    {% if is_incremental() %}
+        where a.listing_date >= {{ rebuild_from(ref('keyword_daily')) }}
+    {% endif %}
 ),
 
 daily as (
@@ -157,5 +171,6 @@ select
         when delta / sqrt(variance) >= 1.96 and y_current >= 3 then 'rising'
         when delta / sqrt(variance) <= -1.96 then 'falling'
         else 'steady'
-    end as status
+    end as status,
+    {{ build_time() }} as built_at
 from scored

@@ -1,6 +1,34 @@
 -- One row per paper and listing date: the paper's best (lowest) rank that day, where it was
 -- listed, and its upvotes and GitHub stars as seen that day (they change, so kept per date).
 -- arXiv replacements are not listings and do not appear here.
+--
+-- Incremental by listing date: a run rebuilds the dates of its partition window, the dates
+-- ingested since the last build, and the dates holding a paper id that changed (a pasted
+-- title that has since joined its arXiv paper). The pre-hook empties the window's dates
+-- first, so a date re-run with no listing left loses its rows.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='listing_date',
+    on_schema_change='append_new_columns',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('listing_date') }}{% endif %}",
+) }}
+
+with keyed as (
+    select * from {{ ref('int_listings_keyed') }}
+    where is_listing
+)
+
+{% if is_incremental() %}
+    , rebuilt as (
+        select listing_date from keyed
+        where {{ in_window('listing_date') }} or ingested_at > {{ last_built() }}
+        union
+        select listing_date from {{ this }}
+        where paper_id not in (select paper_id from keyed)
+    )
+{% endif %}
+
 select
     paper_id,
     listing_date,
@@ -8,7 +36,10 @@ select
     count(*)::integer as cards,
     string_agg(distinct source, ',' order by source) as source,
     max(upvotes)::integer as upvotes,
-    max(github_stars)::integer as github_stars
-from {{ ref('int_listings_keyed') }}
-where is_listing
+    max(github_stars)::integer as github_stars,
+    {{ build_time() }} as built_at
+from keyed
+{% if is_incremental() %}
+    where listing_date in (select listing_date from rebuilt)
+{% endif %}
 group by paper_id, listing_date

@@ -4,5 +4,6 @@ select
     keyphrase,
     keyphrase_norm,
     score::double as score,
-    extractor_version
+    extractor_version,
+    extracted_at
 from {{ source('raw', 'paper_keyphrases') }}

@@ -1,0 +1,51 @@
+{#- The run's partition window, from the dbt vars the Dagster assets pass
+    (orchestration.defs.warehouse.partition_vars): `window_start` / `window_end` as
+    YYYY-MM-DD, both inclusive. Without them (dbt by hand, or a full refresh) there is no
+    window and incremental models rebuild every date. -#}
+{% macro window_start() -%}
+    {{ return(var('window_start', none)) }}
+{%- endmacro %}
+
+{% macro window_end() -%}
+    {{ return(var('window_end', none)) }}
+{%- endmacro %}
+
+{#- SQL predicate: `column` lies in the run's window (true when there is none). -#}
+{% macro in_window(column) -%}
+    {%- if window_start() is not none -%}
+        {{ column }} between date '{{ window_start() }}' and date '{{ window_end() }}'
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- When the incremental model was last built: the latest `built_at` in it, or -infinity
+    for a table from before that column (so its first incremental run rebuilds every
+    date, and on_schema_change adds the column). -#}
+{% macro last_built() -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'built_at' in columns -%}
+        coalesce((select max(built_at) from {{ this }}), timestamp '-infinity')
+    {%- else -%}
+        timestamp '-infinity'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The build time stamped on incremental rows (UTC, like raw.*.ingested_at). -#}
+{% macro build_time() -%}
+    (current_timestamp at time zone 'UTC')
+{%- endmacro %}
+
+{#- The first as-of date a trend model must rebuild: the start of the run's window, or the
+    earliest date of `daily` (a per-date mart it reads) rebuilt since this model's last
+    build, whichever is earlier. Later as-of dates follow, since a day's counts feed the
+    windows of the listing days after it. -#}
+{% macro rebuild_from(daily) -%}
+    least(
+        {% if window_start() is not none %}date '{{ window_start() }}'{% else %}date 'infinity'{% endif %},
+        (
+            select coalesce(min(listing_date), date 'infinity') from {{ daily }}
+            where {{ in_window('listing_date') }} or built_at > {{ last_built() }}
+        )
+    )
+{%- endmacro %}

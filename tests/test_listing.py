@@ -1016,3 +1016,50 @@ def test_daily_page_with_hard_wrapped_blurbs(width: int) -> None:
     assert pairs(result) == daily_expected()
     assert result.rejections == []
     assert_accounted(text, result)
+
+
+_PAGE_PART = st.one_of(
+    _LINE,
+    st.sampled_from(
+        [
+            "Submitted by",
+            "akhaliq",
+            "· 4 authors",
+            "Kandinsky Lab · Published on Oct 4, 2026",
+            "· Dec 28, 2024",
+            "Upvote",
+            "117",
+            "-",
+            "[-] 1",
+            "GitHub 131 arXiv Page",
+            "GitHub 3.29k",
+            "Upvote 12",
+            "https://huggingface.co/papers/2410.05434",
+            f"### [{A[0]}](https://huggingface.co/papers/2505.07086)",
+            "### [Efficient Memory Management for Large Language Model Serving with",
+            "PagedAttention](https://huggingface.co/papers/2309.06180)",
+            "[GitHub 3.29k](https://github.com/a/b) [arXiv Page](https://arxiv.org/abs/2410.05434)",
+            "![Image 1](https://cdn-thumbnails.huggingface.co/x.png)",
+            "===",
+        ]
+    ),
+    st.builds(lambda w: w + "\\\\", st.sampled_from(textwrap.wrap(B[1], 80))),
+    st.sampled_from(textwrap.wrap(C[1], 72)),
+)
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(st.tuples(_PAGE_PART, _END), max_size=40), st.integers(0, 2))
+def test_fuzz_page_parts_never_raise_and_lose_nothing(
+    items: list[tuple[str, str]], repeat: int
+) -> None:
+    """Card metadata, Markdown syntax, wrapped lines, repeated layouts: every line still
+    ends up in exactly one record, rejection or the chrome list."""
+    text = "".join(line + end for line, end in items) * (repeat + 1)
+    result = parse_listing(text)
+    assert [r.position for r in result.records] == list(range(1, len(result.records) + 1))
+    assert_accounted(text, result)

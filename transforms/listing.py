@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import re
@@ -367,6 +368,13 @@ _ATOMS = [
     ]
 ]
 _SEPARATORS_RE = re.compile(r"[\s|,;]*")
+# How a metadata line can start (a cheap test before trying every atom on prose lines).
+_META_START_RE = re.compile(
+    r"[\s|,;]*(?:upvote|github|published|submitted|updated|arxiv|view|pdf|project|paper"
+    r"|code|demo|collection|comment|share|copy|discuss|add|cite|\d|[-–—]"
+    r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+    re.IGNORECASE,
+)
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -450,6 +458,8 @@ def _parse_meta(text: str) -> list[tuple[str, object]] | None:
     if len(text) > 160:
         return None
     has_dot = "·" in text
+    if not has_dot and not _META_START_RE.match(text):
+        return _letterless(text)
     facts: list[tuple[str, object]] = []
     org: str | None = None
     for part in text.split("·") if has_dot else [text]:
@@ -478,7 +488,9 @@ def _parse_meta(text: str) -> list[tuple[str, object]] | None:
 
 def _letterless(text: str) -> list[tuple[str, object]] | None:
     """A short line with digits and no letter ("[-] 1", "12 | 3") is card UI text."""
-    if len(text) <= 40 and any(c.isdigit() for c in text) and not any(c.isalpha() for c in text):
+    if len(text) > 40:
+        return None
+    if any(c.isdigit() for c in text) and not any(c.isalpha() for c in text):
         return [("other", None)]
     return None
 
@@ -659,7 +671,7 @@ def _soft_break(prev: _Line, nxt: _Line) -> bool:
     if len(prev.wrap_text) > width or len(nxt.wrap_text) > width:
         return False
     first_word = nxt.wrap_text.split(" ", 1)[0]
-    if re.search(r"\w\S*-$", prev.wrap_text):  # broken after a hyphen: no space lost
+    if _ends_with_hyphen(prev.wrap_text):  # broken after a hyphen: no space lost
         return len(prev.wrap_text) + len(first_word) > width
     return len(prev.wrap_text) + 1 + len(first_word) > width
 
@@ -668,7 +680,7 @@ def _soft_range(prev: _Line, nxt: _Line) -> tuple[int, int]:
     """The widths W at which the break between prev and nxt is soft: [low, high]."""
     lp, ln = len(prev.wrap_text), len(nxt.wrap_text)
     first = len(nxt.wrap_text.split(" ", 1)[0])
-    high = lp + first - 1 if re.search(r"\w\S*-$", prev.wrap_text) else lp + first
+    high = lp + first - 1 if _ends_with_hyphen(prev.wrap_text) else lp + first
     return max(lp, ln), min(high, MAX_WRAP_WIDTH)
 
 
@@ -759,9 +771,21 @@ def _rescue_wrapped_tails(lines: list[_Line]) -> bool:
     return rescued
 
 
+_ENDS_SENTENCE_RE = re.compile(r"[.!?][\"')\]}]*$|\bhttps?://\S+$|\S+\.(git|html?|io|com|org)/?$")
+_WORD_CHAR_RE = re.compile(r"\w")
+
+
 def _ends_sentence(text: str) -> bool:
     """Ends with a full stop (or ! or ?), or with a link, as abstracts often do."""
-    return bool(re.search(r"[.!?][\"')\]}]*$|\bhttps?://\S+$|\S+\.(git|html?|io|com|org)/?$", text))
+    return bool(_ENDS_SENTENCE_RE.search(text[-400:]))
+
+
+def _ends_with_hyphen(text: str) -> bool:
+    """Ends with a hyphen after a word ("Multi-", "changes--"): a word cut at the break."""
+    if not text.endswith("-"):
+        return False
+    token = text.rsplit(None, 1)[-1]
+    return bool(_WORD_CHAR_RE.search(token[:-1]))
 
 
 def _is_title_case(text: str, strict: bool = False) -> bool:
@@ -795,7 +819,7 @@ def _join(lines: list[_Line]) -> str:
 
 def _glued_break(prev: _Line, line: _Line) -> bool:
     """True when prev and line are parts of one word: no space between them."""
-    if re.search(r"\w\S*-$", prev.text):  # "Multi-" + "Objective", "changes--" + ...
+    if _ends_with_hyphen(prev.text):  # "Multi-" + "Objective", "changes--" + ...
         return True
     width = prev.width
     if width is None or len(prev.wrap_text) != width or line.number != prev.number + 1:
@@ -918,8 +942,12 @@ def _logical_lines(content: list[_Line]) -> list[list[_Line]]:
     return groups
 
 
+_NON_WORD_RE = re.compile(r"\W+")
+
+
+@functools.lru_cache(maxsize=8192)
 def _norm_key(text: str) -> str:
-    return re.sub(r"\W+", " ", text.casefold()).strip()
+    return _NON_WORD_RE.sub(" ", text.casefold()).strip()
 
 
 # --------------------------------------------------------------------------- cards
@@ -988,12 +1016,12 @@ def _read_cards(groups: list[list[_Line]], noncontent: list[int], structured: bo
         if hint[j] or boundary(j - 1, j):
             return False
         text = texts[j]
-        key = _norm_key(text)
-        if key in seen_abstracts or key in seen_titles or key == _norm_key(abstract):
-            return False
         title = is_title(j)
         if title and j + 1 < n and is_abstract(j + 1):
             return False  # the next card
+        key = _norm_key(text)
+        if key in seen_abstracts or key in seen_titles or key == _norm_key(abstract):
+            return False
         if text[:1].islower():
             return True
         if not _ends_sentence(abstract) and (not title or not _is_title_case(text, strict=True)):
@@ -1073,7 +1101,7 @@ def _join_groups(parts: list[str]) -> str:
     for k, text in enumerate(parts):
         if k == 0:
             out = text
-        elif re.search(r"\w\S*-$", out):
+        elif _ends_with_hyphen(out):
             out += text
         else:
             out += " " + text

@@ -56,6 +56,12 @@ class MarkdownLine:
     link_only: bool = False  # the line's text is all link text ("[Title](url)")
 
 
+def _may_be_markdown(line: str) -> bool:
+    """A cheap test before the regular expression (most lines of a page are prose)."""
+    head = line.lstrip()[:1]
+    return "](" in line or "![" in line or head in ("#", "=") or line.rstrip().endswith("\\")
+
+
 def looks_like_markdown(lines: list[str]) -> bool:
     """Markdown syntax on at least two lines (a heading, a web link, an image, a ``\\``).
 
@@ -64,7 +70,9 @@ def looks_like_markdown(lines: list[str]) -> bool:
     """
     hits = 0
     for line in lines:
-        if len(line) < 2000 and _MARKDOWN_LINE_RE.search(line):
+        if len(line) >= 2000 or not _may_be_markdown(line):
+            continue
+        if _MARKDOWN_LINE_RE.search(line):
             hits += 1
             if hits >= 2:
                 return True

@@ -963,6 +963,7 @@ def test_unknown_ui_labels_and_paper_page_sections_are_chrome() -> None:
         "Add to collection",
         "7",
         B,
+        "Featured",
         "Collections including this paper",
         "Models citing this paper 4",
     )

@@ -35,7 +35,8 @@ before its abstract is joined when the break is plainly inside it; abstract text
 goes on after a line break (a sentence left open, a lowercase start, or any prose before
 the card's metadata on a page that has card metadata) stays one abstract. Metadata lines
 go to the card they stand in; between two cards, kinds seen before the first card's
-title start the next card, the rest end the previous one.
+title start the next card, the rest end the previous one. On a page with card metadata a
+short line that is no part of a card ("Featured") is a UI label: chrome.
 
 Chrome patterns match whole lines only. In a wrapped paragraph a chrome-looking line that
 finishes a sentence left open on the line before ("Hugging Face.") is text. Lines made
@@ -1026,8 +1027,8 @@ def _read_cards(groups: list[list[_Line]], noncontent: list[int], structured: bo
             return True
         if not _ends_sentence(abstract) and (not title or not _is_title_case(text, strict=True)):
             return True
-        if not structured:
-            return False
+        if not structured or (title and len(text.split()) <= 2):
+            return False  # on a card page a short label ("Featured") is page UI
         return not title or j + 1 == n or boundary(j, j + 1) or hint[j + 1]
 
     def opens_abstract(k: int) -> bool:
@@ -1385,6 +1386,13 @@ def _record(position: int, card: _Card, page_year: int | None) -> ListingRecord:
 
 def parse_listing(text: str) -> ParseResult:
     """Parse decoded listing text (page text or its Markdown). Never raises on content."""
+    try:
+        return _parse(text)
+    finally:
+        _norm_key.cache_clear()  # the keys of this page's abstracts: not kept after it
+
+
+def _parse(text: str) -> ParseResult:
     result = ParseResult()
     lines = _read_lines(text, result)
     content = [line for line in lines if line.kind == "content"]

@@ -76,3 +76,39 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
     assert (f"arxiv:{hf['id']}", DAYS[0]) in appearances  # the day-1 paste, re-keyed
     assert sum(1 for _, day in appearances if day == DAYS[1]) == 30
     assert {r[0] for r in full["keyword_trends"]} == set(DAYS)
+
+
+def test_incremental_models_come_from_the_manifest() -> None:
+    from orchestration.defs.warehouse import dbt_project_manifest, incremental_models
+
+    assert incremental_models(dbt_project_manifest()) == [
+        "keyword_daily",
+        "keyword_trends",
+        "paper_appearances",
+    ]
+
+
+def test_legacy_tables_are_those_without_built_at() -> None:
+    from orchestration.defs.warehouse import legacy_tables
+
+    con = duckdb.connect()
+    con.execute("create table keyword_trends (as_of_date date)")
+    con.execute("create table keyword_daily (listing_date date, built_at timestamp)")
+    models = ["keyword_daily", "keyword_trends", "paper_appearances"]
+    assert legacy_tables(con, models) == ["keyword_trends"]
+
+
+@pytest.mark.slow
+def test_a_warehouse_from_before_incremental_marts_upgrades_itself(home: env.Home) -> None:
+    cards = sample_cards()
+    land(home, DAYS[0], "page.txt", cards[:40])
+    materialize(home, DAYS[0])
+    with duckdb.connect(str(home.warehouse)) as con:  # as the marts were: full tables
+        for table in ("paper_appearances", "keyword_daily", "keyword_trends"):
+            con.execute(f"alter table {table} drop column built_at")
+    land(home, DAYS[1], "page.txt", cards[30:80])
+    materialize(home, DAYS[1])
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        days = con.execute("select distinct as_of_date from keyword_trends").fetchall()
+        stamped = con.execute("select count(*) from keyword_trends where built_at is null")
+        assert sorted(days) == [(DAYS[0],), (DAYS[1],)] and stamped.fetchone() == (0,)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DbtCliResource,
@@ -59,9 +60,34 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
     return {"window_start": window.start.date().isoformat(), "window_end": last.date().isoformat()}
 
 
+def incremental_models(manifest: Mapping[str, Any]) -> list[str]:
+    """Names of the incremental models in a dbt manifest."""
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    )
+
+
+def legacy_tables(con: duckdb.DuckDBPyConnection, models: list[str]) -> list[str]:
+    """Incremental models that exist as tables from before they were incremental (no
+    ``built_at`` column): these need one full refresh (dbt cannot add the column and
+    insert in one DuckDB transaction)."""
+    rows = con.execute(
+        "select table_name, bool_or(column_name = 'built_at') from information_schema.columns "
+        "where table_schema = 'main' and table_name in (select unnest($1)) group by table_name",
+        [models],
+    ).fetchall()
+    return sorted(name for name, has_built_at in rows if not has_built_at)
+
+
 def full_refresh_run_config() -> dict:
     """Run config that makes both dbt steps rebuild everything (``backfill --full-refresh``)."""
     return {"ops": {name: {"config": {"full_refresh": True}} for name in DBT_ASSET_NAMES}}
+
+
+def dbt_project_manifest() -> dict[str, Any]:
+    return json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
 
 
 def _sweep_stale(folder: Path, max_age_s: float) -> None:
@@ -83,9 +109,16 @@ def _build(
     scratch = papertrends.home.ensure().root / "dbt"
     scratch.mkdir(exist_ok=True)
     _sweep_stale(scratch, max_age_s=6 * 3600)  # left by runs killed during dbt
+    full_refresh = config.full_refresh
+    if not full_refresh and papertrends.home.warehouse.exists():
+        with papertrends.connect(read_only=True) as con:
+            legacy = legacy_tables(con, incremental_models(dbt_project_manifest()))
+        if legacy:
+            context.log.info(f"first incremental build of {', '.join(legacy)}: full refresh")
+            full_refresh = True
     with papertrends.writing(), tempfile.TemporaryDirectory(dir=scratch) as target:
         args = ["build", "--vars", json.dumps(partition_vars(context.partition_time_window))]
-        if config.full_refresh:
+        if full_refresh:
             args.append("--full-refresh")
         yield from dbt.cli(args, context=context, target_path=Path(target)).stream()
 

@@ -182,7 +182,12 @@ CASES = [
         [],
         ["only page chrome"],
     ),
-    Case("picture.png", lambda: (FIXTURES / "binary.png").read_bytes(), [], ["PNG image, not a listing"]),
+    Case(
+        "picture.png",
+        lambda: (FIXTURES / "binary.png").read_bytes(),
+        [],
+        ["PNG image, not a listing"],
+    ),
     Case("noise.bin", lambda: random.Random(7).randbytes(6000), [], ["binary data"]),
     Case(
         "latin1.txt",

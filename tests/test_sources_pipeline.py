@@ -160,11 +160,13 @@ def test_every_source_in_one_day_gives_one_paper_per_arxiv_id(home: env.Home) ->
 
     materialize(home, DAY)
 
-    per_file = dict(
-        query(home, "select source_file, count(*) from raw.listings group by all")
-    )
-    assert per_file == {HF_DAILY: 5, RSS: 4, "arxiv_api_query_2026-02-12_ti-random.xml": 5,
-                        "pasted.txt": 6}
+    per_file = dict(query(home, "select source_file, count(*) from raw.listings group by all"))
+    assert per_file == {
+        HF_DAILY: 5,
+        RSS: 4,
+        "arxiv_api_query_2026-02-12_ti-random.xml": 5,
+        "pasted.txt": 6,
+    }
     (pdf_reason,) = query(
         home, "select reason from raw.rejected_records where source_file = 'notes.pdf'"
     )
@@ -173,8 +175,7 @@ def test_every_source_in_one_day_gives_one_paper_per_arxiv_id(home: env.Home) ->
     joined = f"arxiv:{hf['id']}"
     (paper,) = query(
         home,
-        "select paper_id, arxiv_id, title, authors, url, published from papers "
-        "where paper_id = ?",
+        "select paper_id, arxiv_id, title, authors, url, published from papers where paper_id = ?",
         [joined],
     )
     assert paper[1] == hf["id"] and paper[2] == hf["title"]  # the API's title, not the paste's
@@ -197,8 +198,12 @@ def test_every_source_in_one_day_gives_one_paper_per_arxiv_id(home: env.Home) ->
     # Pasted titles that match no arXiv paper keep the folded-title hash id.
     hashed = query(home, "select count(*) from papers where paper_id not like 'arxiv:%'")
     assert hashed == [(5,)]
-    versions = dict(query(home, "select arxiv_id, arxiv_version from raw.listings "
-                                "where source_file like 'arxiv_api%'"))
+    versions = dict(
+        query(
+            home,
+            "select arxiv_id, arxiv_version from raw.listings where source_file like 'arxiv_api%'",
+        )
+    )
     assert versions["2101.02199"] == 5
 
 

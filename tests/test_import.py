@@ -45,7 +45,7 @@ def test_snapshot_splits_by_v1_date_keeping_the_lines(tmp_path: Path) -> None:
     expected = Counter(v1_date(r) for r in records)
     assert summary.per_date == dict(expected) and summary.papers == 23
     assert len(summary.rejected) == 1 and "not valid JSON" in summary.rejected[0].reason
-    for day, count in expected.items():
+    for day in expected:
         folder = tmp_path / "landing" / day.isoformat()
         (landed,) = folder.iterdir()  # no temporary file left
         assert landed.name == "arxiv-snapshot-arxiv-metadata-oai-snapshot.json.jsonl"

@@ -23,7 +23,10 @@
     for a table from before that column (so its first incremental run rebuilds every
     date, and on_schema_change adds the column). -#}
 {% macro last_built() -%}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- set columns = [] -%}
+    {%- if adapter is defined -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- endif -%}
     {%- if 'built_at' in columns -%}
         coalesce((select max(built_at) from {{ this }}), timestamp '-infinity')
     {%- else -%}

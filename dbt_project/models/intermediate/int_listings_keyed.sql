@@ -58,7 +58,7 @@ select
     source_file,
     page_rank,
     source,
-    format,
+    file_format,
     is_listing,
     announce_type,
     title,

@@ -24,7 +24,7 @@
 
     appearances as (
         select * from {{ ref('paper_appearances') }}
-        where listing_date in (select listing_date from rebuilt)
+        where listing_date in (select r.listing_date from rebuilt as r)
     ),
 {% else %}
     with appearances as (

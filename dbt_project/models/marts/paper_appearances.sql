@@ -17,17 +17,19 @@
 with keyed as (
     select * from {{ ref('int_listings_keyed') }}
     where is_listing
-)
+),
 
-{% if is_incremental() %}
-    , rebuilt as (
-        select listing_date from keyed
-        where {{ in_window('listing_date') }} or ingested_at > {{ last_built() }}
+rebuilt as (
+    {% if is_incremental() %}
+        select k.listing_date from keyed as k
+        where {{ in_window('k.listing_date') }} or k.ingested_at > {{ last_built() }}
         union
-        select listing_date from {{ this }}
-        where paper_id not in (select paper_id from keyed)
-    )
-{% endif %}
+        select t.listing_date from {{ this }} as t
+        where t.paper_id not in (select k.paper_id from keyed as k)
+    {% else %}
+        select distinct k.listing_date from keyed as k
+    {% endif %}
+)
 
 select
     paper_id,
@@ -39,7 +41,5 @@ select
     max(github_stars)::integer as github_stars,
     {{ build_time() }} as built_at
 from keyed
-{% if is_incremental() %}
-    where listing_date in (select listing_date from rebuilt)
-{% endif %}
+where listing_date in (select r.listing_date from rebuilt as r)
 group by paper_id, listing_date

@@ -7,7 +7,7 @@ select
     position::integer as page_rank,
     title,
     abstract,
-    format,
+    format as file_format,
     coalesce(source, 'hf_page') as source,
     arxiv_id,
     arxiv_version::integer as arxiv_version,

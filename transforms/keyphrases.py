@@ -3,24 +3,27 @@
 Pipeline for one paper
 ----------------------
 1. **YAKE scores candidates.** The title and the abstract are joined with a sentence break and
-   handed to YAKE 0.7.3 (``yake.data.DataCore``, the same data structure
-   ``yake.KeywordExtractor.extract_keywords`` builds; we read *all* valid n-gram candidates with
-   their YAKE score ``h`` (lower = better) instead of YAKE's own top-k, i.e. the same as
-   ``KeywordExtractor(lan="en", n=..., window_size=..., dedup_lim=1.0, top=all)``). n-grams
-   containing a stopword or a digit token are not materialised (YAKE would reject or we would
-   drop them anyway), which keeps ``n`` = 5 cheaper than plain YAKE with ``n`` = 3.
+   handed to the compiled YAKE of ``yake-rust`` (``yake_rust.Yake``, public API only) with
+   ``ngrams = max_words``, ``window_size``, no de-duplication, asking for *all* candidates
+   (``get_n_best(text, n=<huge>)``): every n-gram YAKE considers valid, with its YAKE score
+   ``h`` (lower = better), the same candidates and scores as ``yake`` 0.7.3's
+   ``KeywordExtractor(n=..., window_size=..., dedup_lim=1.0, top=all)``. yake-rust sums
+   floats in hash-map order, so its scores vary in the last bits between calls; ``h`` is
+   rounded to :data:`SCORE_BITS` significant bits, which makes the output deterministic.
 2. **Candidate filtering.** Only noun-phrase-like candidates survive, judged with the
    context-free part-of-speech lexicon of ``lemminflect`` (no tagger model): the last word must
    be able to be a noun, the other words nouns/adjectives/participles; no stopword inside the
    phrase, no verb form ("results show"), no adverb, no phrase ending in a past participle, no
    phrase starting with a verb-only gerund ("merging convolutive source"); no boilerplate of
    abstracts ("paper", "proposed method", "state-of-the-art", "experimental results"), no bare
-   numbers, no single vague word ("model").
+   numbers, no single vague word ("model"). The verdict (and the normal form) is cached per
+   word and per phrase (:class:`_Cleaner`), so cleaning costs a fraction of the scoring.
 3. **Normalisation.** Every phrase gets one normal form (:func:`normalize_keyphrase`: Unicode
    NFKC, lowercase, hyphens/slashes/underscores -> spaces, whitespace collapsed, possessive
    dropped, plural folding of every word: "Language-Models" -> "language model"). Candidates with
    the same normal form are merged (best YAKE score, summed frequency). The surface form kept is
-   the most frequent written form in the text.
+   the most frequent written form in the text. A candidate's frequency is the number of times
+   its lowercase words occur in a row inside one punctuation-free stretch of the text.
 4. **Re-ranking.** The YAKE score is divided by boosts (all deterministic):
    * *specificity* from corpus document frequencies (:class:`CorpusStats`): mean smoothed IDF of
      the phrase's words, normalised to (0, 1], raised to ``idf_power``. Its weight grows with the
@@ -45,16 +48,16 @@ normal form, so output is deterministic).
 Versioning and incrementality
 -----------------------------
 ``ExtractorConfig.version()`` hashes ``EXTRACTOR_CODE_VERSION`` and every config field. Rows in
-``raw.paper_keyphrases`` carry that version; :func:`select_pending` returns papers that have no
-rows for the current version, so a config or code change re-extracts everything and an unchanged
-version extracts only new papers.
+``raw.paper_keyphrases`` carry that version; papers with no rows for the current version are
+pending, so a config or code change re-extracts everything and an unchanged version extracts
+only new papers.
 
-Corpus statistics are a *snapshot* taken at extraction time (document frequencies over all papers
-in the warehouse). They are **not** part of the version: new papers changing the document
-frequencies do not trigger re-extraction of old papers (each paper's keyphrases are computed
-with the corpus as it was when the paper was extracted). Results are deterministic for a given
-(config, corpus snapshot, paper). To re-rank old papers against a newer corpus, bump the code
-version or change a config field.
+Corpus statistics are document frequencies of normalised words (:func:`document_terms`) over
+all papers in the warehouse, kept incrementally by :mod:`transforms.keyphrase_store`. They are
+**not** part of the version: new papers changing the document frequencies do not trigger
+re-extraction of old papers (each paper's keyphrases are computed with the corpus as it was
+when the paper was extracted). Results are deterministic for a given (config, corpus, paper).
+To re-rank old papers against a newer corpus, bump the code version or change a config field.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ import contextlib
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import re
 import tempfile
@@ -73,8 +77,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from transforms.keyphrase_lexicon import (
     BOILERPLATE_PHRASES,
@@ -89,16 +92,21 @@ from transforms.keyphrase_lexicon import (
     WEAK_SINGLE_WORDS,
 )
 
-EXTRACTOR_CODE_VERSION = "2026.11.1"
+if TYPE_CHECKING:  # polars is imported lazily: the CLI's `keyphrases` command does not need it
+    import polars as pl
+
+EXTRACTOR_CODE_VERSION = "2026.12.1"
 
 __all__ = [
     "EXTRACTOR_CODE_VERSION",
-    "KEYPHRASE_SCHEMA",
+    "KEYPHRASE_SCHEMA",  # noqa: F822 (module __getattr__: polars is imported lazily)
+    "SCORE_BITS",
     "CorpusStats",
     "ExtractorConfig",
     "Keyphrase",
     "KeyphraseExtractor",
     "build_corpus_stats",
+    "document_terms",
     "extract_jsonl",
     "extract_many",
     "fold_plural",
@@ -159,7 +167,9 @@ class Keyphrase:
 # --------------------------------------------------------------------------------------------
 
 _SEPARATORS = re.compile(r"[\-\u2010\u2011\u2012\u2013\u2014\u2212/_]+")
-_POSSESSIVE = re.compile(r"['\u2019]s\b")
+# Apostrophes: ASCII, right single quotation mark, modifier letter apostrophe.
+_APOSTROPHES = "'\u2019\u02bc"
+_POSSESSIVE = re.compile(rf"[{_APOSTROPHES}]s\b")
 _TOKEN = re.compile(r"[^\W_]+(?:\+\+|#)?")
 _NUMERIC = re.compile(r"^[0-9]+(?:[.,][0-9]+)*$")
 
@@ -188,12 +198,16 @@ def fold_plural(word: str) -> str:
     return w[:-1]
 
 
-@lru_cache(maxsize=200_000)
-def _norm_tokens(phrase: str) -> tuple[str, ...]:
-    s = unicodedata.normalize("NFKC", phrase).lower()
+def _raw_tokens(text: str) -> list[str]:
+    s = unicodedata.normalize("NFKC", text).lower()
     s = _POSSESSIVE.sub("", s)
     s = _SEPARATORS.sub(" ", s)
-    return tuple(fold_plural(t) for t in _TOKEN.findall(s))
+    return _TOKEN.findall(s)
+
+
+@lru_cache(maxsize=200_000)
+def _norm_tokens(phrase: str) -> tuple[str, ...]:
+    return tuple(fold_plural(t) for t in _raw_tokens(phrase))
 
 
 def normalize_keyphrase(phrase: str) -> str:
@@ -206,11 +220,12 @@ def normalize_keyphrase(phrase: str) -> str:
     return " ".join(_norm_tokens(phrase))
 
 
-@lru_cache(maxsize=4)
-def _yake_stopwords(language: str = "en") -> frozenset[str]:
-    import yake
+@lru_cache(maxsize=8)
+def _stopwords(language: str = "en") -> frozenset[str]:
+    """YAKE's stopword list for ``language`` (yake-rust ships the lists of ``yake``)."""
+    import yake_rust
 
-    return frozenset(yake.KeywordExtractor(lan=language).stopword_set)
+    return frozenset(yake_rust.Yake(language=language).stopwords)
 
 
 def is_boilerplate(norm: str) -> bool:
@@ -220,15 +235,15 @@ def is_boilerplate(norm: str) -> bool:
         return True
     if norm in BOILERPLATE_PHRASES:
         return True
-    if all(_NUMERIC.match(w) for w in words):
-        return True
-    if all(w in GENERIC_WORDS for w in words):
-        return True
     if len(words) == 1 and (
-        words[0] in WEAK_SINGLE_WORDS or len(words[0]) < 2 or words[0] in _yake_stopwords()
+        words[0] in WEAK_SINGLE_WORDS or len(words[0]) < 2 or words[0] in _stopwords()
     ):
         return True
-    if any(w in VERB_FORMS for w in words):  # "results show", "proposed method"
+    if not VERB_FORMS.isdisjoint(words):  # "results show", "proposed method"
+        return True
+    if GENERIC_WORDS.issuperset(words):
+        return True
+    if all(_NUMERIC.match(w) for w in words):
         return True
     return "state of the art" in norm
 
@@ -241,6 +256,68 @@ def _is_participle(w: str) -> bool:
     return len(w) > 4 and w.endswith("ed") and w not in ED_NOUNS
 
 
+_POS_BITS: dict[str, int] = {}  # upos -> bit, in order of first appearance
+
+
+def _pos_bit(upos: str) -> int:
+    bit = _POS_BITS.get(upos)
+    if bit is None:
+        bit = _POS_BITS[upos] = 1 << len(_POS_BITS)
+    return bit
+
+
+@lru_cache(maxsize=1)
+def _pos_table() -> dict[str, int]:
+    """word -> the parts of speech ``lemminflect.getAllLemmas(word)`` gives it (its keys), as
+    a bit set (:func:`_pos_bit`).
+
+    Read straight from the two tables lemminflect 0.2.3 answers ``getAllLemmas`` from
+    (``resources/lemma_lu.csv.gz``: ``word,category,lemmas`` with the category upper-cased and
+    ``modal`` read as ``AUX``; ``resources/lemma_overrides.csv``: ``word,UPOS,lemma``), which
+    costs ~0.05 s instead of ~0.3 s for importing and loading lemminflect, and a dict lookup
+    instead of ~10 us of ``deepcopy`` per word. tests/test_keyphrases.py checks it against
+    ``getAllLemmas`` word by word."""
+    import gzip
+    from importlib.util import find_spec
+
+    spec = find_spec("lemminflect")  # locate the package without importing it (numpy...)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("lemminflect is not installed")
+    resources = Path(next(iter(spec.submodule_search_locations))) / "resources"
+    table: dict[str, int] = {}
+    bits: dict[str, int] = {}
+    data = gzip.decompress((resources / "lemma_lu.csv.gz").read_bytes()).decode("utf-8")
+    for line in data.splitlines():
+        word, category, _ = line.split(",", 2)
+        bit = bits.get(category)
+        if bit is None:
+            upos = category.upper()
+            bit = bits[category] = _pos_bit("AUX" if upos == "MODAL" else upos)
+        table[word] = table.get(word, 0) | bit
+    with open(resources / "lemma_overrides.csv", encoding="utf-8") as fh:
+        for raw in fh:
+            line = raw.strip()
+            if line and not line.startswith("#"):
+                word, upos, _ = line.split(",")
+                table[word] = table.get(word, 0) | _pos_bit(upos)
+    return table
+
+
+def _pos_mask(*upos: str) -> int:
+    _pos_table()
+    return sum(_POS_BITS.get(u, 0) for u in set(upos))
+
+
+def _parts_of_speech(word: str) -> frozenset[str]:
+    """The parts of speech of a lowercase word (``set(getAllLemmas(word))``)."""
+    mask = _pos_table().get(word, 0)
+    return frozenset(u for u, bit in _POS_BITS.items() if mask & bit)
+
+
+def _lexicon() -> dict[str, int]:
+    return _pos_table()
+
+
 @lru_cache(maxsize=200_000)
 def _word_class(word: str) -> tuple[bool, bool]:
     """(can_head, can_modify) for a lowercase word, from the lemminflect lexicon of possible
@@ -250,16 +327,14 @@ def _word_class(word: str) -> tuple[bool, bool]:
     nouns. A modifier must be able to be a noun or an adjective, or be a participle
     ("distributed", "learning"); pure verbs ("propose") and pure adverbs cannot be either.
     """
-    from lemminflect import getAllLemmas
-
     if word in VERB_FORMS or _is_adverb(word):
         return False, False
-    pos = set(getAllLemmas(word))
+    pos = _pos_table().get(word, 0)
     if not pos:
         return True, True
-    participle = "VERB" in pos and word.endswith(("ing", "ed", "en"))
-    noun = bool(pos & {"NOUN", "PROPN"}) or (participle and word.endswith("ing"))
-    modifier = noun or "ADJ" in pos or participle or "NUM" in pos
+    participle = bool(pos & _pos_mask("VERB")) and word.endswith(("ing", "ed", "en"))
+    noun = bool(pos & _pos_mask("NOUN", "PROPN")) or (participle and word.endswith("ing"))
+    modifier = noun or bool(pos & _pos_mask("ADJ", "NUM")) or participle
     return noun, modifier
 
 
@@ -267,9 +342,11 @@ def _word_class(word: str) -> tuple[bool, bool]:
 def _verb_gerund(word: str) -> bool:
     """An -ing word the lexicon knows only as a verb ("merging", "involving"): starting a
     phrase it is almost always a verb taking an object ("merging convolutive source")."""
-    from lemminflect import getAllLemmas
-
-    return word.endswith("ing") and word not in TECH_GERUNDS and set(getAllLemmas(word)) == {"VERB"}
+    return (
+        word.endswith("ing")
+        and word not in TECH_GERUNDS
+        and _pos_table().get(word, 0) == _pos_mask("VERB")
+    )
 
 
 def _np_like(words: Sequence[str], stopwords: frozenset[str]) -> bool:
@@ -311,6 +388,81 @@ _LEADING_FILLER = frozenset(
     ]
 )
 
+# Word flags of _Cleaner (bit set).
+_STOP, _HEAD, _MOD, _VGER, _FILL = 1, 2, 4, 8, 16
+
+
+class _Cleaner:
+    """Steps 2-3 for one stopword list, cached: a candidate's lowercase form -> ``(norm,
+    words)`` or None (rejected). Word flags and normal-form tokens are cached per word,
+    verdicts per phrase; both are pure functions of the text, so the caches never change a
+    result. The phrase cache is emptied when it reaches ``max_phrases`` entries (bounded
+    memory on long runs). A phrase's normal-form tokens are its words' tokens in a row
+    (:func:`_norm_tokens` never joins across whitespace)."""
+
+    def __init__(self, stopwords: frozenset[str], max_phrases: int = 500_000):
+        self.stopwords = stopwords
+        self.max_phrases = max_phrases
+        self.words: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self.phrases: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+
+    def word(self, w: str) -> tuple[int, tuple[str, ...]]:
+        """(flags, normal-form tokens) of a lowercase word."""
+        info = self.words.get(w)
+        if info is None:
+            if w in self.stopwords or len(w) < 2 or not any(c.isalpha() for c in w):
+                f = _STOP
+            else:
+                head, mod = _word_class(w)
+                f = (
+                    (_HEAD if head and w not in NON_HEAD_WORDS and not _is_participle(w) else 0)
+                    | (_MOD if mod else 0)
+                    | (_VGER if _verb_gerund(w) else 0)
+                    | (_FILL if w in _LEADING_FILLER else 0)
+                )
+            info = self.words[w] = (f, _norm_tokens(w))
+        return info
+
+    def phrase(self, low: str) -> tuple[str, tuple[str, ...]] | None:
+        """The cached verdict for a lowercase candidate (see :func:`_np_like`)."""
+        verdict = self.phrases.get(low, False)
+        if verdict is False:
+            verdict = self._judge(low)
+            if len(self.phrases) >= self.max_phrases:
+                self.phrases.clear()
+            self.phrases[low] = verdict
+        return verdict
+
+    def _judge(self, low: str) -> tuple[str, tuple[str, ...]] | None:
+        ws = low.split()
+        if not ws:
+            return None
+        word = self.word
+        infos = [word(w) for w in ws]
+        for f, _ in infos:  # a stopword anywhere
+            if f & _STOP:
+                return None
+        if not infos[-1][0] & _HEAD:
+            return None
+        for f, _ in infos[:-1]:
+            if not f & _MOD:
+                return None
+        if len(ws) > 1:
+            if infos[0][0] & (_VGER | _FILL):
+                return None
+            words = tuple(t for _, tokens in infos for t in tokens)
+        else:
+            words = infos[0][1]
+        norm = " ".join(words)
+        if is_boilerplate(norm):
+            return None
+        return norm, words
+
+
+@lru_cache(maxsize=8)
+def _cleaner(language: str) -> _Cleaner:
+    return _Cleaner(_stopwords(language))
+
 
 # --------------------------------------------------------------------------------------------
 # Corpus statistics
@@ -319,7 +471,10 @@ _LEADING_FILLER = frozenset(
 
 @dataclass(frozen=True)
 class CorpusStats:
-    """Document frequencies of normalised words over a corpus (picklable, deterministic)."""
+    """Document frequencies of normalised words over a corpus (picklable, deterministic).
+
+    ``df`` may hold only the words a batch of papers needs (read from the warehouse); a word
+    it lacks counts as seen in no document."""
 
     n_docs: int
     df: dict[str, int] = field(default_factory=dict, hash=False, compare=True)
@@ -330,8 +485,10 @@ class CorpusStats:
         return (math.log((n + 1) / (self.df.get(word, 0) + 1)) + 1.0) / (math.log(n + 1) + 1.0)
 
 
-def _doc_words(text: str) -> set[str]:
-    return set(_norm_tokens(text))
+def document_terms(text: str) -> set[str]:
+    """The normalised words of a document (``"title\\nabstract"``), the unit of document
+    frequency: the same normalisation as :func:`normalize_keyphrase`."""
+    return {fold_plural(t) for t in set(_raw_tokens(text or ""))}
 
 
 def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
@@ -340,7 +497,7 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
     n = 0
     for text in texts:
         n += 1
-        df.update(_doc_words(text or ""))
+        df.update(document_terms(text))
     return CorpusStats(n_docs=n, df=dict(sorted(df.items())))
 
 
@@ -349,24 +506,45 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Cand:
-    norm: str
-    words: tuple[str, ...]
-    h: float
-    tf: float
-    surfaces: Counter
-    in_title: bool
+    """A normal form's merged candidates. ``tf`` (summed frequency of its written forms) is
+    counted on first use: most candidates never need it."""
+
+    __slots__ = ("_tf", "forms", "h", "norm", "runs", "words")
+
+    def __init__(self, norm: str, words: tuple[str, ...], h: float, kw: str, runs: str):
+        self.norm = norm
+        self.words = words
+        self.h = h
+        self.forms = [kw]  # written forms, best YAKE score first
+        self.runs = runs
+        self._tf: float | None = None
+
+    @property
+    def tf(self) -> float:
+        if self._tf is None:
+            self._tf = sum(self.form_tf(kw) for kw in self.forms)
+        return self._tf
+
+    def form_tf(self, kw: str) -> int:
+        return self.runs.count(f" {kw.lower()} ") or 1
 
 
-_LOWER_POSSESSIVE = re.compile(r"\b([a-z][a-z]*)['\u2019]s\b")
+_LOWER_POSSESSIVE = re.compile(rf"\b([a-z][a-z]*)[{_APOSTROPHES}]s\b")
+# Characters that end a run of words for frequency counting (YAKE's candidates never span
+# punctuation); apostrophes and hyphens stay inside words.
+_RUN_BREAK = re.compile(r"[^\w\s'\u2019\-]+")
+_ALL_CANDIDATES = 1 << 30
 
 
 def _clean_text(s: str) -> str:
     # YAKE's tokenizer silently drops "'s", gluing "today's knowledge economy" into one
     # candidate; a lowercase possessor is a phrase boundary, so make it one (proper-noun
     # possessors such as "Parkinson's disease" are left alone).
-    return _LOWER_POSSESSIVE.sub(r"\1 ,", " ".join(s.split()))
+    s = " ".join(s.split())
+    if "'" in s or "\u2019" in s or "\u02bc" in s:
+        s = _LOWER_POSSESSIVE.sub(r"\1 ,", s)
+    return s
 
 
 def _join_title_abstract(title: str, abstract: str) -> tuple[str, str]:
@@ -377,44 +555,24 @@ def _join_title_abstract(title: str, abstract: str) -> tuple[str, str]:
     return title, (title + " " + abstract).strip()
 
 
-def _pruned_core_class():
-    from yake.data import DataCore
-    from yake.data.composed_word import ComposedWord
-
-    class PrunedDataCore(DataCore):
-        """YAKE's DataCore that does not materialise n-grams containing a stopword or a
-        digit/"unusual" token: YAKE marks those invalid anyway (stopword at an end) or we
-        drop them (stopword inside), so scores of all remaining candidates are unchanged
-        while n-gram generation gets much cheaper for ``n`` = 4-5."""
-
-        def _generate_candidates(self, term, term_obj, block_of_word_obj, n):
-            candidate = [(*term, term_obj)]
-            self.add_or_update_composedword(ComposedWord(candidate))
-            discard = self.tags_to_discard
-            if term_obj.stopword or term[0] in discard:
-                return
-            for w in range(
-                len(block_of_word_obj) - 1, max(0, len(block_of_word_obj) - (n - 1)) - 1, -1
-            ):
-                prev = block_of_word_obj[w]
-                if prev[2].stopword or prev[0] in discard:
-                    break
-                candidate.append(prev)
-                self.add_or_update_composedword(ComposedWord(candidate[::-1]))
-
-    return PrunedDataCore
+def _word_runs(text: str) -> str:
+    """The lowercase text as `` w1 w2 | w3 ... `` (``|`` between runs, possessive ``'s``
+    dropped as YAKE's tokenizer does): a candidate's frequency is ``count(" cand ")``."""
+    s = text.lower()
+    if "'" in s or "\u2019" in s or "\u02bc" in s:
+        s = _POSSESSIVE.sub("", s)
+    return " " + " ".join(_RUN_BREAK.sub(" | ", s).split()) + " "
 
 
-class _LazyCore:
-    cls = None
-
-    def __call__(self, **kwargs):
-        if _LazyCore.cls is None:
-            _LazyCore.cls = _pruned_core_class()
-        return _LazyCore.cls(**kwargs)
+#: yake-rust's scores differ between calls by a few units in the last place (relative
+#: differences below 3e-15 measured); ``h`` is rounded to this many significant bits
+#: (a relative step of ~1e-6), which makes rankings and scores deterministic.
+SCORE_BITS = 20
 
 
-_PrunedDataCore = _LazyCore()
+def _round_score(h: float) -> float:
+    m, e = math.frexp(h)
+    return math.ldexp(round(m * (1 << SCORE_BITS)), e - SCORE_BITS)
 
 
 class KeyphraseExtractor:
@@ -423,19 +581,31 @@ class KeyphraseExtractor:
     def __init__(
         self, config: ExtractorConfig = ExtractorConfig(), corpus: CorpusStats | None = None
     ):
+        import yake_rust
+
         self.config = config
         self.corpus = corpus
-        self._stopwords = _yake_stopwords(config.language)
-        self._core_config = {"windows_size": config.window_size, "n": config.max_words}
+        self._cleaner = _cleaner(config.language)
+        self._scorer = yake_rust.Yake(
+            stopwords=set(self._cleaner.stopwords),
+            ngrams=config.max_words,
+            window_size=config.window_size,
+            remove_duplicates=False,
+        )
         n = corpus.n_docs if corpus is not None else 0
         self._idf_weight = n / (n + config.idf_prior_docs) if n else 0.0
-        _word_class("model")  # load the lexicon now (shared with forked workers)
+        self._idf: dict[str, float] = {}
+        self._length_boost = [
+            config.length_boost ** (k - 1) for k in range(config.length_boost_cap + 1)
+        ]
+        self._in_title: set[str] = set()
+        _lexicon()  # load the lexicon now (shared with forked workers)
 
     # -- public ------------------------------------------------------------------------------
 
     def extract(self, title: str, abstract: str) -> list[Keyphrase]:
         title, text = _join_title_abstract(title, abstract)
-        return self._extract(title, text)
+        return self._select(self._candidates(title, text), text)
 
     def extract_text(self, text: str) -> list[Keyphrase]:
         """``text`` is "title\\nabstract" (first line = title), as in the JSONL files."""
@@ -447,76 +617,81 @@ class KeyphraseExtractor:
     def _candidates(self, title: str, text: str) -> list[_Cand]:
         if not text:
             return []
-        dc = _PrunedDataCore(text=text, stopword_set=self._stopwords, config=self._core_config)
-        dc.build_single_terms_features()
-        title_norm = " " + " ".join(_norm_tokens(title)) + " "
+        scored = self._scorer.get_n_best(text, n=_ALL_CANDIDATES)
+        if not scored:
+            return []
+        stop = self._cleaner.stopwords
+        phrases = self._cleaner.phrases
+        judge = self._cleaner.phrase
+        runs = _word_runs(text)
+        lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
-        stop = self._stopwords
-        for c in dc.candidates.values():
-            if not c.is_valid():
+        for (kw, h), low in zip(scored, lows, strict=True):
+            info = phrases.get(low, False)
+            if info is False:
+                if not stop.isdisjoint(low.split()):
+                    continue  # a stopword inside: most candidates, rejected before any cache
+                info = judge(low)
+            if info is None:
                 continue
-            if not _np_like(c.unique_kw.split(), stop):
-                continue
-            words = _norm_tokens(c.kw)
-            norm = " ".join(words)
-            if is_boilerplate(norm):
-                continue
-            # YAKE's multi-word score, computed only for candidates that survived filtering
-            # (``DataCore.build_mult_terms_features`` does the same call for every candidate).
-            c.update_h()
-            prev = merged.get(norm)
+            prev = merged.get(info[0])
             if prev is None:
-                merged[norm] = _Cand(
-                    norm, words, c.h, c.tf, Counter({c.kw: c.tf}), f" {norm} " in title_norm
-                )
-            else:
-                prev.h = min(prev.h, c.h)
-                prev.tf += c.tf
-                prev.surfaces[c.kw] += c.tf
+                merged[info[0]] = _Cand(info[0], info[1], _round_score(h), kw, runs)
+            elif kw not in prev.forms:  # scores come best first: the first form has the best h
+                prev.forms.append(kw)
         cands = list(merged.values())
         if self.config.drop_fragments:
             cands = _drop_fragments(cands)
+        if self.config.title_boost != 1.0:
+            title_norm = " " + " ".join(_norm_tokens(title)) + " "
+            self._in_title = {c.norm for c in cands if f" {c.norm} " in title_norm}
         return cands
 
-    def _rerank(self, cands: list[_Cand]) -> list[tuple[float, _Cand]]:
+    def _rerank(self, cands: list[_Cand]) -> list[tuple[float, str, _Cand]]:
         cfg = self.config
-        corpus = self.corpus
         idf_exp = cfg.idf_power * self._idf_weight
+        use_idf = self.corpus is not None and idf_exp > 0
+        length_boost = self._length_boost
+        idf = self._idf
         out = []
         for c in cands:
-            boost = cfg.length_boost ** (min(len(c.words), cfg.length_boost_cap) - 1)
-            if corpus is not None and idf_exp > 0:
-                boost *= (sum(corpus.idf(w) for w in c.words) / len(c.words)) ** idf_exp
-            if c.in_title:
+            words = c.words
+            boost = length_boost[min(len(words), cfg.length_boost_cap)]
+            if use_idf:
+                total = 0.0
+                for w in words:
+                    v = idf.get(w)
+                    if v is None:
+                        v = idf[w] = self.corpus.idf(w)  # type: ignore[union-attr]
+                    total += v
+                boost *= (total / len(words)) ** idf_exp
+            if cfg.title_boost != 1.0 and c.norm in self._in_title:
                 boost *= cfg.title_boost
-            out.append((c.h / boost, c))
-        out.sort(key=lambda t: (t[0], t[1].norm))
+            out.append((c.h / boost, c.norm, c))
+        out.sort(key=_rank_key)
         return out
-
-    def _extract(self, title: str, text: str) -> list[Keyphrase]:
-        return self._select(self._candidates(title, text), text)
 
     def _select(self, cands: list[_Cand], text: str = "") -> list[Keyphrase]:
         """Rank, remove near-duplicates, cut to ``top``."""
         chosen: list[tuple[float, _Cand]] = []
         seen_forms: set[str] = set()
         seen_bags: list[frozenset[str]] = []
-        for h, c in self._rerank(cands):
-            squashed = c.norm.replace(" ", "")
+        top = self.config.top
+        drop_single = self.config.drop_contained_single_words
+        for h, norm, c in self._rerank(cands):
+            squashed = norm.replace(" ", "")
+            if norm in seen_forms or squashed in seen_forms:
+                continue  # same phrase up to spaces ("data set"/"dataset")
             bag = frozenset(c.words)
-            if c.norm in seen_forms or squashed in seen_forms or bag in seen_bags:
-                continue  # same phrase up to spaces ("data set"/"dataset") or word order
-            if (
-                self.config.drop_contained_single_words
-                and len(c.words) == 1
-                and any(bag <= b for b in seen_bags)
-            ):
+            if bag in seen_bags:
+                continue  # same words in another order
+            if drop_single and len(c.words) == 1 and any(bag <= b for b in seen_bags):
                 continue  # "attitudes" after "computer attitudes"
-            seen_forms.add(c.norm)
+            seen_forms.add(norm)
             seen_forms.add(squashed)
             seen_bags.append(bag)
             chosen.append((h, c))
-            if len(chosen) >= self.config.top:
+            if len(chosen) >= top:
                 break
         return [
             Keyphrase(
@@ -529,38 +704,63 @@ class KeyphraseExtractor:
         ]
 
 
+def _rank_key(t: tuple[float, str, _Cand]) -> tuple[float, str]:
+    return t[0], t[1]
+
+
 def _drop_fragments(cands: list[_Cand]) -> list[_Cand]:
     """Drop a phrase that (almost) only occurs inside a longer surviving candidate:
     "tract normalization" when "vocal tract normalization" occurs as often."""
-    by_norm = {c.norm: c for c in cands}
-    fragment: set[str] = set()
+    by_words = {c.words: c for c in cands}
+    fragment: set[tuple[str, ...]] = set()
     for c in cands:
-        n = len(c.words)
+        words = c.words
+        n = len(words)
         if n < 2:
             continue
+        tf = None
         for i in range(n):
-            for j in range(i + 1, n + 1):
-                if j - i == n:
-                    continue
-                sub = " ".join(c.words[i:j])
-                s = by_norm.get(sub)
-                if s is not None and s.tf <= c.tf:
-                    fragment.add(sub)
-    return [c for c in cands if c.norm not in fragment]
+            for j in range(i + 1, n + 1 if i else n):
+                s = by_words.get(words[i:j])
+                if s is not None and s.words not in fragment:
+                    if tf is None:
+                        tf = c.tf
+                    if s.tf <= tf:
+                        fragment.add(s.words)
+    return [c for c in cands if c.words not in fragment] if fragment else cands
 
 
 def _best_surface(c: _Cand, text: str) -> str:
     """Most frequent written form (ties: fewer capitals, then lexical). A capital that is only
     there because the phrase starts a sentence/title is dropped when the text also has the
     phrase in lowercase."""
-    form = min(
-        c.surfaces.items(), key=lambda kv: (-kv[1], sum(ch.isupper() for ch in kv[0]), kv[0])
-    )[0]
+    if len(c.forms) == 1:
+        form = c.forms[0]
+    else:
+        form = min(c.forms, key=lambda kw: (-c.form_tf(kw), sum(ch.isupper() for ch in kw), kw))
     if form[:1].isupper() and form[1:2].islower():
         lowered = form[0].lower() + form[1:]
-        if re.search(r"(?<![\w-])" + re.escape(lowered) + r"(?![\w-])", text):
+        if _occurs_as_words(lowered, text):
             return lowered
     return form
+
+
+def _occurs_as_words(phrase: str, text: str) -> bool:
+    """``phrase`` occurs in ``text`` not glued to a word character or hyphen on either side
+    (the regex ``(?<![\\w-])phrase(?![\\w-])`` without compiling one per phrase)."""
+    start = text.find(phrase)
+    while start >= 0:
+        end = start + len(phrase)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not _glued(before) and not _glued(after):
+            return True
+        start = text.find(phrase, start + 1)
+    return False
+
+
+def _glued(ch: str) -> bool:
+    return ch == "-" or ch == "_" or ch.isalnum()  # what ``[\\w-]`` matches
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,6 +768,7 @@ def _best_surface(c: _Cand, text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 _WORKER: KeyphraseExtractor | None = None
+_DOCS: list[tuple[str, str, str]] = []
 
 
 def _init_worker(config: ExtractorConfig, corpus: CorpusStats | None) -> None:
@@ -575,9 +776,20 @@ def _init_worker(config: ExtractorConfig, corpus: CorpusStats | None) -> None:
     _WORKER = KeyphraseExtractor(config, corpus)
 
 
-def _run_chunk(chunk: list[tuple[str, str, str]]) -> list[tuple[str, list[Keyphrase]]]:
+def _run_span(span: tuple[int, int]) -> list[list[tuple[str, str, float]]]:
+    """Extract docs ``_DOCS[start:stop]`` (inherited from the parent by fork); plain tuples
+    travel back cheaper than dataclasses."""
     assert _WORKER is not None
-    return [(pid, _WORKER.extract(title, abstract)) for pid, title, abstract in chunk]
+    return [
+        [(k.keyphrase, k.keyphrase_norm, k.score) for k in _WORKER.extract(title, abstract)]
+        for _, title, abstract in _DOCS[span[0] : span[1]]
+    ]
+
+
+def _pool_context() -> Any:
+    """fork where available: workers inherit the loaded lexicon, caches and the documents."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
 def extract_many(
@@ -593,6 +805,7 @@ def extract_many(
     is processed independently, so the result is identical regardless of ``workers``. Keys keep
     the input order.
     """
+    global _DOCS
     docs = [(str(d[0]), d[1] or "", d[2] or "") for d in docs]
     if workers is None:
         workers = os.cpu_count() or 1
@@ -603,33 +816,63 @@ def extract_many(
     if chunk_size is None:
         # ~8 chunks per worker: small enough to balance load, big enough to amortise IPC.
         chunk_size = max(1, math.ceil(len(docs) / (workers * 8)))
-    chunks = [docs[i : i + chunk_size] for i in range(0, len(docs), chunk_size)]
+    spans = [(i, min(i + chunk_size, len(docs))) for i in range(0, len(docs), chunk_size)]
+    ctx = _pool_context()
     out: dict[str, list[Keyphrase]] = {}
-    with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(config, corpus)
-    ) as pool:
-        for part in pool.map(_run_chunk, chunks):
-            for pid, kps in part:
-                out[pid] = kps
+    _DOCS = docs
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(config, corpus)
+        ) as pool:
+            if ctx.get_start_method() != "fork":  # workers cannot see _DOCS: send the chunks
+                parts = pool.map(_run_docs, [docs[a:b] for a, b in spans])
+            else:
+                parts = pool.map(_run_span, spans)
+            for (start, _), part in zip(spans, parts, strict=True):
+                for offset, kps in enumerate(part):
+                    out[docs[start + offset][0]] = [
+                        Keyphrase(rank, kp, norm, score)
+                        for rank, (kp, norm, score) in enumerate(kps, start=1)
+                    ]
+    finally:
+        _DOCS = []
     return out
+
+
+def _run_docs(chunk: list[tuple[str, str, str]]) -> list[list[tuple[str, str, float]]]:
+    global _DOCS
+    _DOCS = chunk
+    return _run_span((0, len(chunk)))
 
 
 # --------------------------------------------------------------------------------------------
 # Warehouse helpers (polars)
 # --------------------------------------------------------------------------------------------
 
-KEYPHRASE_SCHEMA: dict[str, pl.DataType] = {
-    "paper_id": pl.String,
-    "rank": pl.Int32,
-    "keyphrase": pl.String,
-    "keyphrase_norm": pl.String,
-    "score": pl.Float64,
-    "extractor_version": pl.String,
-}
+
+def _keyphrase_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {
+        "paper_id": pl.String,
+        "rank": pl.Int32,
+        "keyphrase": pl.String,
+        "keyphrase_norm": pl.String,
+        "score": pl.Float64,
+        "extractor_version": pl.String,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KEYPHRASE_SCHEMA":  # built on first use: importing polars costs ~0.1 s
+        return _keyphrase_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def select_pending(papers: pl.DataFrame, existing: pl.DataFrame, version: str) -> pl.DataFrame:
     """Papers (``paper_id, title, abstract``) with no ``existing`` row for ``version``."""
+    import polars as pl
+
     if existing is None or existing.height == 0:
         return papers
     done = (
@@ -651,7 +894,10 @@ def select_pending(papers: pl.DataFrame, existing: pl.DataFrame, version: str) -
 
 def keyphrases_frame(results: dict[str, list[Keyphrase]], version: str) -> pl.DataFrame:
     """Long table with exactly the columns of ``raw.paper_keyphrases`` (see KEYPHRASE_SCHEMA)."""
-    rows: dict[str, list] = {k: [] for k in KEYPHRASE_SCHEMA}
+    import polars as pl
+
+    schema = _keyphrase_schema()
+    rows: dict[str, list] = {k: [] for k in schema}
     for pid, kps in results.items():
         for kp in kps:
             rows["paper_id"].append(str(pid))
@@ -660,7 +906,7 @@ def keyphrases_frame(results: dict[str, list[Keyphrase]], version: str) -> pl.Da
             rows["keyphrase_norm"].append(kp.keyphrase_norm)
             rows["score"].append(float(kp.score))
             rows["extractor_version"].append(version)
-    return pl.DataFrame(rows, schema=KEYPHRASE_SCHEMA)
+    return pl.DataFrame(rows, schema=schema)
 
 
 # --------------------------------------------------------------------------------------------

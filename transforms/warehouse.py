@@ -253,6 +253,19 @@ RAW_DDL = {
             extractor_version varchar not null,
             extracted_at timestamp default (current_timestamp at time zone 'UTC')
         )""",
+    # Corpus statistics of the keyphrase extractor, kept incrementally (keyphrase_store):
+    # document frequency per normalised word, and which paper texts are counted in it.
+    "keyphrase_doc_freq": """
+        create table if not exists raw.keyphrase_doc_freq (
+            term varchar not null,
+            docs integer not null
+        )""",
+    "keyphrase_counted_papers": """
+        create table if not exists raw.keyphrase_counted_papers (
+            paper_id varchar not null,
+            text_hash varchar not null,
+            terms varchar[] not null
+        )""",
 }
 
 

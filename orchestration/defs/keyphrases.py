@@ -9,14 +9,8 @@ from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
-from transforms.keyphrases import (
-    ExtractorConfig,
-    build_corpus_stats,
-    extract_many,
-    keyphrases_frame,
-    select_pending,
-)
-from transforms.warehouse import ensure_raw_schema, replace_rows
+from transforms.keyphrase_store import plan_keyphrases, write_keyphrases
+from transforms.keyphrases import ExtractorConfig, extract_many
 
 RAW_PAPER_KEYPHRASES = dg.AssetKey(["raw", "paper_keyphrases"])
 
@@ -45,40 +39,26 @@ def paper_keyphrases(
     A paper whose rows carry the current extractor version is skipped; a new extractor
     configuration (or code version) re-extracts everything. Extraction runs in a process
     pool over the cores; its output equals a serial run. Document frequencies over all
-    papers in the warehouse feed the re-ranking (a snapshot taken at extraction time).
+    papers in the warehouse feed the re-ranking: kept incrementally in the warehouse
+    (`raw.keyphrase_doc_freq`, `raw.keyphrase_counted_papers`), a run counts only the new
+    (or changed) papers and takes out those gone, in the transaction that writes the
+    keyphrases (see transforms/keyphrase_store.py).
     """
     extractor = ExtractorConfig(top=config.top)
-    version = extractor.version()
-    with papertrends.connect() as con:
-        ensure_raw_schema(con)
-        papers = con.execute("select paper_id, title, abstract from papers").pl()
-        existing = con.execute(
-            "select distinct paper_id, extractor_version from raw.paper_keyphrases"
-        ).pl()
-    pending = select_pending(papers, existing, version)
     started = time.perf_counter()
-    corpus = build_corpus_stats(
-        f"{title}\n{abstract}" for title, abstract in papers.select("title", "abstract").rows()
-    )
+    with papertrends.connect() as con:
+        plan = plan_keyphrases(con, extractor)
+    planned = time.perf_counter()
     results = extract_many(
-        pending.select("paper_id", "title", "abstract").rows(),
-        config=extractor,
-        corpus=corpus,
-        workers=config.workers,
+        plan.pending, config=extractor, corpus=plan.corpus, workers=config.workers
     )
-    seconds = time.perf_counter() - started
-    frame = keyphrases_frame(results, version)
+    extracted = time.perf_counter()
     with papertrends.connect() as con:
         # Keyphrases of ids no longer in papers (a pasted title re-keyed to its arXiv id)
         # go in the same transaction: they would count twice.
-        replace_rows(
-            con,
-            "raw.paper_keyphrases",
-            "paper_id",
-            pending["paper_id"],
-            frame,
-            keep="select paper_id from papers",
-        )
+        frame = write_keyphrases(con, plan, results)
+    seconds = extracted - planned
+    pending = len(plan.pending)
     without = [pid for pid, phrases in results.items() if not phrases]
     if without:
         context.log.warning(f"{len(without)} paper(s) got no keyphrases: {without[:5]}")
@@ -90,12 +70,16 @@ def paper_keyphrases(
     )
     return dg.MaterializeResult(
         metadata={
-            "papers_extracted": pending.height,
-            "papers_skipped": papers.height - pending.height,
+            "papers_extracted": pending,
+            "papers_skipped": plan.papers_total - pending,
             "keyphrases_written": frame.height,
-            "extractor_version": version,
+            "extractor_version": plan.version,
             "seconds": round(seconds, 2),
-            "papers_per_second": round(pending.height / seconds, 1) if pending.height else 0.0,
+            "papers_per_second": round(pending / seconds, 1) if pending else 0.0,
+            "step_seconds": round(time.perf_counter() - started, 2),
+            "corpus_papers": plan.corpus.n_docs,
+            "corpus_papers_counted": len(plan.counted),
+            "corpus_papers_removed": plan.papers_removed,
             "preview": dg.MetadataValue.md(
                 markdown_table(preview.rows(), ["paper_id", "top keyphrases"])
             ),

@@ -150,7 +150,7 @@ def test_old_warehouse_gains_the_metadata_columns_and_keeps_its_rows(tmp_path: P
 def test_every_source_in_one_day_gives_one_paper_per_arxiv_id(home: env.Home) -> None:
     folder = home.landing / DAY.isoformat()
     folder.mkdir(parents=True)
-    for name in (HF_DAILY, RSS, "arxiv_api_query_2026-02-12_ti-random.xml"):
+    for name in COUNTS:  # every real sample, in one day
         shutil.copy(FORMATS / name, folder / name)
     hf = hf_first_item()
     # A pasted page: five sample cards and the HF paper's title (re-cased) with a blurb.
@@ -161,12 +161,7 @@ def test_every_source_in_one_day_gives_one_paper_per_arxiv_id(home: env.Home) ->
     materialize(home, DAY)
 
     per_file = dict(query(home, "select source_file, count(*) from raw.listings group by all"))
-    assert per_file == {
-        HF_DAILY: 5,
-        RSS: 4,
-        "arxiv_api_query_2026-02-12_ti-random.xml": 5,
-        "pasted.txt": 6,
-    }
+    assert per_file == {name: count for name, (_, count) in COUNTS.items()} | {"pasted.txt": 6}
     (pdf_reason,) = query(
         home, "select reason from raw.rejected_records where source_file = 'notes.pdf'"
     )

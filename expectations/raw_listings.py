@@ -27,12 +27,14 @@ REQUIRED_COLUMNS = (
 
 # SELECT * on purpose: a dropped/renamed column reaches the frame and is named
 # by expect_table_columns_to_match_set instead of failing inside DuckDB. ``page_cards``:
-# the cards of a pasted or saved page file (null for API and feed files, whose sources say
-# how many papers there are; a shrunken fetch is refused when it is fetched).
+# the records of a date whose listing is only pasted or saved pages (null when an API or
+# feed file is among them: those sources say how many papers there are, and a shrunken
+# fetch is refused when it is fetched).
 _SELECT = """
 SELECT *,
-       CASE WHEN coalesce(format, 'hf_page_text') LIKE 'hf_page%'
-            THEN count(*) OVER (PARTITION BY listing_date, source_file) END AS page_cards
+       CASE WHEN bool_and(coalesce(format, 'hf_page_text') LIKE 'hf_page%')
+                 OVER (PARTITION BY listing_date)
+            THEN count(*) OVER (PARTITION BY listing_date) END AS page_cards
 FROM raw.listings
 """
 QUERY = _SELECT + "WHERE listing_date = ? ORDER BY source_file, position"

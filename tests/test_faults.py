@@ -173,8 +173,12 @@ def listing(tmp: Path, name: str, cards: list[tuple[str, str]]) -> Path:
     return write_listing(tmp / "inbox" / name, cards)
 
 
+WRITE_TIMES = {"ingested_at", "built_at", "extracted_at"}
+
+
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every raw and mart table, rows sorted (with duplicates), without ingested_at."""
+    """Every raw and mart table, rows sorted (with duplicates), without the times rows were
+    written (ingested_at, built_at, extracted_at)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
@@ -183,7 +187,7 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
         out = {}
         for (table,) in tables:
             columns = [
-                c for c, *_ in con.execute(f"describe {table}").fetchall() if c != "ingested_at"
+                c for c, *_ in con.execute(f"describe {table}").fetchall() if c not in WRITE_TIMES
             ]
             rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
             out[table] = sorted(

@@ -17,7 +17,7 @@ TABLES = {
     "raw.listings": "select * exclude (ingested_at) from raw.listings",
     "raw.rejected_records": "select * exclude (ingested_at) from raw.rejected_records",
     "papers": "select * from papers",
-    "paper_appearances": "select * from paper_appearances",
+    "paper_appearances": "select * exclude (built_at) from paper_appearances",
 }
 
 

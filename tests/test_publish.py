@@ -17,11 +17,12 @@ from aiosmtpd.controller import Controller
 from orchestration import env
 from orchestration.cli import CliError, materialize
 from orchestration.definitions import defs
+from orchestration.defs.ingest import raw_listings
 from tests.conftest import land, sample_cards
 
 DAYS = [dt.date(2026, 11, 1) + dt.timedelta(days=i) for i in range(10)]
 SCRIPT_TITLE = "Attention <script>alert(1)</script> Is All <img src=x onerror=alert(2)> You Need"
-INGEST = [dg.AssetKey(["raw", "listings"]), dg.AssetKey(["raw", "rejected_records"])]
+INGEST = sorted(raw_listings.keys)  # the ingest step's assets, materialized alone
 
 
 class Inbox:

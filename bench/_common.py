@@ -95,3 +95,33 @@ def evaluate(preds: Sequence[Sequence[str]], golds: Sequence[Sequence[str]], ks=
                 tot[i] += v
         out[k] = tuple(100.0 * t / n for t in tot) if n else (0.0, 0.0, 0.0)
     return out
+
+
+def labelled_files() -> list[Path]:
+    """Every labelled JSONL file under ../shared/bench/keyphrase/ (read there, never copied)."""
+    root = SHARED_KEYPHRASE.resolve()
+    return sorted(root.glob("*/*.jsonl")) if root.is_dir() else []
+
+
+def split_text(text: str) -> tuple[str, str]:
+    """``title\\nabstract`` -> (title, abstract), as the CLI and the pipeline read it."""
+    title, _, abstract = text.partition("\n")
+    return title, abstract
+
+
+def plain_yake():
+    """Plain YAKE as the README's reference: ``yake.KeywordExtractor(lan="en", n=3, top=10)``
+    (the ``yake`` package is a dev dependency: the product no longer imports it)."""
+    import yake
+
+    y = yake.KeywordExtractor(lan="en", n=3, top=10)
+    return lambda text: [kw for kw, _ in y.extract_keywords(text)]
+
+
+def compiled_yake():
+    """The compiled scorer alone with the same settings: ``yake_rust.Yake(language="en",
+    ngrams=3)`` (its defaults: de-duplication as YAKE's), top 10."""
+    import yake_rust
+
+    y = yake_rust.Yake(language="en", ngrams=3)
+    return lambda text: [kw for kw, _ in y.get_n_best(text, n=10)]

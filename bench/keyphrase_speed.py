@@ -1,19 +1,30 @@
-"""Keyphrase speed: plain serial YAKE vs the product extractor (serial and process pool).
+"""Keyphrase speed, in one run: plain serial YAKE, the compiled scorer alone, the product
+extractor (serial and on every core) and `papertrends keyphrases` end to end.
 
-    .venv/bin/python bench/keyphrase_speed.py [--data PATH] [--workers N] [--limit N]
+    .venv/bin/python bench/keyphrase_speed.py [--data PATH] [--workers N] [--limit N] [--runs N]
 
-Default data: ../shared/bench/keyphrase/inspec/all_union.jsonl (2,000 abstracts). Prints
-papers/s for plain YAKE (``KeywordExtractor(lan="en", n=3, top=10)``, serial), the product
-extractor serial and in parallel (``extract_many``), checks parallel == serial output, and
-times the incremental re-run against a temporary DuckDB table ``paper_keyphrases``:
-first run = select_pending + extract_many + write; second run = read existing + select_pending
-(finds nothing to do).
+Default data: ../shared/bench/keyphrase/inspec/all_union.jsonl (2,000 abstracts, read there).
+Per run it times, on the same documents:
+
+* plain YAKE, serial: ``yake.KeywordExtractor(lan="en", n=3, top=10)`` (yake 0.7.3);
+* the compiled scorer alone, serial: ``yake_rust.Yake(language="en", ngrams=3)``, top 10;
+* the product extractor in-process (``extract_many``), serial and with one worker per core,
+  each including the corpus statistics of the documents (``build_corpus_stats``);
+* ``papertrends keyphrases --input ... --output ...`` as a subprocess (interpreter start-up,
+  imports, reading, statistics, extraction on every core, writing).
+
+It checks that the parallel output equals the serial one and that the command's output equals
+the in-process one. With ``--runs N`` everything is run N times and each speed-up is reported
+for the worst run. Targets (against plain serial YAKE of the same run): the command >= 5x, the
+extractor in-process on every core >= 8x. Exit status 1 when a check or a target fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +32,64 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import DEFAULT_ALL, load_jsonl, resolve_data
+from bench._common import (
+    DEFAULT_ALL,
+    compiled_yake,
+    load_jsonl,
+    plain_yake,
+    resolve_data,
+    split_text,
+)
+
+TARGET_COMMAND = 5.0
+TARGET_IN_PROCESS = 8.0
+
+
+def _papertrends() -> str:
+    exe = Path(sys.executable).with_name("papertrends")
+    return str(exe) if exe.exists() else "papertrends"
+
+
+def one_run(texts: list[str], ids: list[str], workers: int, tmp: Path) -> dict:
+    from transforms.keyphrases import build_corpus_stats, extract_many
+
+    docs = [(i, *split_text(t)) for i, t in zip(ids, texts, strict=True)]
+    out: dict = {}
+
+    extract = plain_yake()
+    t0 = time.perf_counter()
+    for t in texts:
+        extract(t)
+    out["plain"] = time.perf_counter() - t0
+
+    extract = compiled_yake()
+    t0 = time.perf_counter()
+    for t in texts:
+        extract(t)
+    out["compiled"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    serial = extract_many(docs, corpus=build_corpus_stats(texts), workers=1)
+    out["serial"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    parallel = extract_many(docs, corpus=build_corpus_stats(texts), workers=workers)
+    out["parallel"] = time.perf_counter() - t0
+    out["parallel_equal"] = parallel == serial and list(parallel) == list(serial)
+
+    inp, res = tmp / "in.jsonl", tmp / "out.jsonl"
+    with open(inp, "w", encoding="utf-8") as fh:
+        for i, t in zip(ids, texts, strict=True):
+            fh.write(json.dumps({"id": i, "text": t}) + "\n")
+    cmd = [_papertrends(), "keyphrases", "--input", str(inp), "--output", str(res)]
+    cmd += ["--workers", str(workers)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    out["command"] = time.perf_counter() - t0
+    with open(res, encoding="utf-8") as fh:
+        got = {o["id"]: o["keyphrases"] for o in map(json.loads, fh)}
+    out["command_equal"] = got == {i: [k.keyphrase for k in kps] for i, kps in serial.items()}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,105 +97,60 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=None, help="JSONL with id/text (default: Inspec all_union)")
     ap.add_argument("--workers", type=int, default=None, help="default: os.cpu_count()")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--runs", type=int, default=1, help="repeat, report the worst speed-ups")
     args = ap.parse_args(argv)
     path = resolve_data(args.data, DEFAULT_ALL)
-
-    import duckdb
-    import polars as pl
-    import yake
-
-    from transforms.keyphrases import (
-        KEYPHRASE_SCHEMA,
-        ExtractorConfig,
-        build_corpus_stats,
-        extract_many,
-        keyphrases_frame,
-        select_pending,
-    )
-
     raw = load_jsonl(path)[: args.limit]
-    docs = []
-    for i, d in enumerate(raw):
-        title, _, abstract = d["text"].partition("\n")
-        docs.append((f"{d['id']}#{i}", title, abstract))
-    n = len(docs)
+    texts = [d["text"] for d in raw]
+    ids = [f"{d['id']}#{i}" for i, d in enumerate(raw)]
+    n = len(texts)
     workers = args.workers or os.cpu_count() or 1
-    cfg = ExtractorConfig()
-    version = cfg.version()
     print(f"data: {path} ({n} docs), cores: {os.cpu_count()}, workers: {workers}")
 
-    t0 = time.perf_counter()
-    corpus = build_corpus_stats(f"{t}\n{a}" for _, t, a in docs)
-    t_corpus = time.perf_counter() - t0
-
-    y = yake.KeywordExtractor(lan="en", n=3, top=10)
-    t0 = time.perf_counter()
-    for _, t, a in docs:
-        y.extract_keywords(f"{t}\n{a}")
-    t_yake = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    serial = extract_many(docs, cfg, corpus, workers=1)
-    t_serial = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    parallel = extract_many(docs, cfg, corpus, workers=workers)
-    t_par = time.perf_counter() - t0
-    identical = parallel == serial and list(parallel) == list(serial)
-
-    print(f"corpus stats build:             {t_corpus:7.2f} s")
-    print(f"plain YAKE, serial:             {n / t_yake:7.1f} papers/s")
-    print(
-        f"product extractor, serial:      {n / t_serial:7.1f} papers/s  ({t_yake / t_serial:.2f}x plain YAKE)"
-    )
-    print(
-        f"product extractor, {workers} workers:   {n / t_par:7.1f} papers/s  ({t_yake / t_par:.2f}x plain YAKE serial)"
-    )
-    print(f"parallel output == serial output: {identical}")
-
-    papers = pl.DataFrame(
-        {
-            "paper_id": [d[0] for d in docs],
-            "title": [d[1] for d in docs],
-            "abstract": [d[2] for d in docs],
-        }
-    )
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
-        con.execute(
-            "CREATE TABLE paper_keyphrases (paper_id VARCHAR, rank INTEGER, keyphrase VARCHAR, "
-            "keyphrase_norm VARCHAR, score DOUBLE, extractor_version VARCHAR)"
-        )
-        empty = pl.DataFrame(schema=KEYPHRASE_SCHEMA)
+        for r in range(args.runs):
+            runs.append(one_run(texts, ids, workers, Path(tmp)))
+            x = runs[-1]
+            print(
+                f"run {r + 1}: plain {x['plain']:.2f} s, compiled {x['compiled']:.2f} s, "
+                f"serial {x['serial']:.2f} s, parallel {x['parallel']:.2f} s, "
+                f"command {x['command']:.2f} s",
+                flush=True,
+            )
 
-        t0 = time.perf_counter()
-        pending = select_pending(papers, empty, version)
-        results = extract_many(
-            list(pending.select("paper_id", "title", "abstract").iter_rows()),
-            cfg,
-            corpus,
-            workers=workers,
-        )
-        frame = keyphrases_frame(results, version)
-        con.register("new_rows", frame.to_arrow())
-        con.execute("INSERT INTO paper_keyphrases SELECT * FROM new_rows")
-        con.unregister("new_rows")
-        t_first = time.perf_counter() - t0
+    def worst(key: str) -> dict:
+        return min(runs, key=lambda x: x["plain"] / x[key])
 
-        t0 = time.perf_counter()
-        existing = con.execute("SELECT * FROM paper_keyphrases").pl()
-        pending2 = select_pending(papers, existing, version)
-        t_second = time.perf_counter() - t0
-        rows = con.execute("SELECT count(*) FROM paper_keyphrases").fetchone()[0]
-        con.close()
-
+    rows = [
+        ("plain YAKE (yake 0.7.3), serial", "plain", None),
+        ("compiled scorer alone (yake-rust), serial", "compiled", None),
+        ("product extractor, serial", "serial", None),
+        (f"product extractor, {workers} workers", "parallel", TARGET_IN_PROCESS),
+        (f"`papertrends keyphrases`, {workers} workers", "command", TARGET_COMMAND),
+    ]
     print(
-        f"incremental, first run:  {pending.height} pending, {rows} rows written in {t_first:.2f} s"
+        f"\n{'(worst run of ' + str(len(runs)) + ')':44s} {'secs':>7s} {'docs/s':>8s} {'vs plain':>9s}"
     )
-    print(f"incremental, second run: {pending2.height} pending in {t_second * 1000:.1f} ms")
-    print(f"first/second ratio: {t_first / t_second:.0f}x")
-    ok = identical and pending2.height == 0
-    return 0 if ok else 1
+    failures = []
+    for label, key, target in rows:
+        x = worst(key)
+        ratio = x["plain"] / x[key]
+        mark = ""
+        if target is not None:
+            ok = ratio >= target
+            mark = f"  target >= {target:.0f}x: {'met' if ok else 'MISSED'}"
+            if not ok:
+                failures.append(f"{label}: {ratio:.2f}x < {target}x")
+        print(f"{label:44s} {x[key]:7.2f} {n / x[key]:8.1f} {ratio:8.2f}x{mark}")
+    same = all(x["parallel_equal"] for x in runs)
+    same_cmd = all(x["command_equal"] for x in runs)
+    print(f"parallel output == serial output: {same}")
+    print(f"command output == in-process output: {same_cmd}")
+    if not (same and same_cmd):
+        failures.append("outputs differ")
+    print("targets met" if not failures else "MISSED: " + "; ".join(failures))
+    return 0 if not failures else 1
 
 
 if __name__ == "__main__":

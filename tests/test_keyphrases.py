@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -318,3 +319,108 @@ def test_extract_jsonl_bad_line(tmp_path, bad, msg):
     with pytest.raises(ValueError, match=msg):
         extract_jsonl(inp, out, workers=1)
     assert out.read_text() == "previous\n"  # untouched on failure
+
+
+# ---------------------------------------------------------------------------- compiled scorer
+
+
+def test_scorer_is_public_yake_rust_and_cli_path_is_light():
+    """The extractor scores with yake-rust's public API (no `yake` package, no private
+    method), and the `papertrends keyphrases` path loads neither polars nor lemminflect's
+    module (its tables are read directly)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from transforms.keyphrases import KeyphraseExtractor\n"
+        "kps = KeyphraseExtractor().extract('Graph neural networks', 'Graph neural networks "
+        "forecast traffic on road networks.')\n"
+        "assert kps, kps\n"
+        "bad = [m for m in ('yake', 'polars', 'lemminflect', 'dagster', 'numpy') "
+        "if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "assert 'yake_rust' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    import transforms.keyphrases as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    assert "import yake\n" not in source and "yake.data" not in source
+    assert "_generate_candidates" not in source
+
+
+def test_pos_table_equals_lemminflect_get_all_lemmas():
+    from lemminflect import getAllLemmas
+
+    from transforms.keyphrases import _parts_of_speech, _pos_table
+
+    words = [w for w in _pos_table() if w == w.lower()]
+    words += ["model", "learning", "distributed", "the", "can", "zzzunknownzzz", "merging"]
+    mismatched = [w for w in words if set(getAllLemmas(w)) != _parts_of_speech(w)]
+    assert len(words) > 50_000 and mismatched == []
+
+
+def test_scores_deterministic_across_calls_and_processes():
+    """yake-rust's scores vary in the last bits between calls; the rounded output does not."""
+    docs = make_docs(8)
+    ex = KeyphraseExtractor()
+    first = [ex.extract(t, a) for _, t, a in docs]
+    for _ in range(5):
+        assert [ex.extract(t, a) for _, t, a in docs] == first
+    again = extract_many(docs, workers=2, chunk_size=1)  # fresh worker processes
+    assert [again[d[0]] for d in docs] == first
+
+
+def test_caches_do_not_change_results():
+    from transforms.keyphrases import _cleaner
+
+    docs = make_docs(12)
+    corpus = build_corpus_stats(f"{t}\n{a}" for _, t, a in docs)
+    warm = [KeyphraseExtractor(corpus=corpus).extract(t, a) for _, t, a in docs]
+    cleaner = _cleaner("en")
+    cleaner.words.clear()
+    cleaner.phrases.clear()
+    cleaner.max_phrases = 3  # emptied all the time
+    try:
+        cold = [KeyphraseExtractor(corpus=corpus).extract(t, a) for _, t, a in docs]
+    finally:
+        cleaner.max_phrases = 500_000
+    assert cold == warm
+
+
+def test_phrase_verdicts_match_np_test():
+    """The cached per-word/per-phrase cleaner says what _np_like + is_boilerplate say."""
+    from transforms.keyphrases import _cleaner, _np_like, _stopwords
+
+    cleaner = _cleaner("en")
+    phrases = [
+        "graph neural networks",
+        "results show",
+        "merging convolutive source",
+        "novel method",
+        "significantly outperforms",
+        "proposed method",
+        "vocal tract normalization",
+        "state of the art",
+        "learned representations",
+        "pareto-efficient trade-offs",
+        "llms' outputs",
+        "c++ code",
+        "model",
+        "x",
+    ]
+    for p in phrases:
+        expected = _np_like(p.split(), _stopwords()) and not is_boilerplate(normalize_keyphrase(p))
+        verdict = cleaner._judge(p)
+        assert (verdict is not None) == expected, p
+        if verdict is not None:
+            assert verdict[0] == normalize_keyphrase(p)
+
+
+def test_document_terms_are_normalised_words():
+    from transforms.keyphrases import document_terms
+
+    text = "Large Language Models\nThe model's outputs: self-attention/LLMs, today’s data sets."
+    assert document_terms(text) == set(normalize_keyphrase(text).split())
+    assert "model" in document_terms(text) and "attention" in document_terms(text)

@@ -199,14 +199,18 @@ def fold_plural(word: str) -> str:
 
 
 def _raw_tokens(text: str) -> list[str]:
+    # Hyphens, dashes, slashes and underscores separate words: _TOKEN never matches them
+    # (``_SEPARATORS`` documents the set), so no substitution is needed before findall.
     s = unicodedata.normalize("NFKC", text).lower()
-    s = _POSSESSIVE.sub("", s)
-    s = _SEPARATORS.sub(" ", s)
+    if "'" in s or "\u2019" in s or "\u02bc" in s:
+        s = _POSSESSIVE.sub("", s)
     return _TOKEN.findall(s)
 
 
 @lru_cache(maxsize=200_000)
 def _norm_tokens(phrase: str) -> tuple[str, ...]:
+    if phrase.isascii() and phrase.isalnum():  # one plain word (the common case)
+        return (fold_plural(phrase.lower()),)
     return tuple(fold_plural(t) for t in _raw_tokens(phrase))
 
 
@@ -230,20 +234,26 @@ def _stopwords(language: str = "en") -> frozenset[str]:
 
 def is_boilerplate(norm: str) -> bool:
     """True for normal forms that are abstract boilerplate, bare numbers or vague single words."""
-    words = norm.split()
+    return _is_boilerplate(norm, norm.split())
+
+
+_NUMERIC_PHRASE = re.compile(r"[0-9]+(?:[.,][0-9]+)*(?: [0-9]+(?:[.,][0-9]+)*)*")
+
+
+def _is_boilerplate(norm: str, words: Sequence[str]) -> bool:
     if not words:
         return True
     if norm in BOILERPLATE_PHRASES:
         return True
-    if len(words) == 1 and (
-        words[0] in WEAK_SINGLE_WORDS or len(words[0]) < 2 or words[0] in _stopwords()
-    ):
-        return True
+    if len(words) == 1:
+        w = words[0]
+        if w in WEAK_SINGLE_WORDS or len(w) < 2 or w in _stopwords():
+            return True
     if not VERB_FORMS.isdisjoint(words):  # "results show", "proposed method"
         return True
     if GENERIC_WORDS.issuperset(words):
         return True
-    if all(_NUMERIC.match(w) for w in words):
+    if _NUMERIC_PHRASE.fullmatch(" ".join(words)):
         return True
     return "state of the art" in norm
 
@@ -303,6 +313,7 @@ def _pos_table() -> dict[str, int]:
     return table
 
 
+@lru_cache(maxsize=16)
 def _pos_mask(*upos: str) -> int:
     _pos_table()
     return sum(_POS_BITS.get(u, 0) for u in set(upos))
@@ -388,6 +399,8 @@ _LEADING_FILLER = frozenset(
     ]
 )
 
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
 # Word flags of _Cleaner (bit set).
 _STOP, _HEAD, _MOD, _VGER, _FILL = 1, 2, 4, 8, 16
 
@@ -404,26 +417,38 @@ class _Cleaner:
         self.stopwords = stopwords
         self.max_phrases = max_phrases
         self.words: dict[str, tuple[int, tuple[str, ...]]] = {}
-        self.phrases: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+        self.phrases: dict[str, tuple | None] = {}
 
     def word(self, w: str) -> tuple[int, tuple[str, ...]]:
-        """(flags, normal-form tokens) of a lowercase word."""
+        """(flags, normal-form tokens) of a lowercase word: :func:`_word_class`,
+        :func:`_verb_gerund` and the head/filler tests of :func:`_np_like`, inlined."""
         info = self.words.get(w)
-        if info is None:
-            if w in self.stopwords or len(w) < 2 or not any(c.isalpha() for c in w):
-                f = _STOP
+        if info is not None:
+            return info
+        if w in self.stopwords or len(w) < 2 or not _HAS_LETTER.search(w):
+            f = _STOP
+        else:
+            pos = _pos_table().get(w, 0)
+            ing = w.endswith("ing")
+            if w in VERB_FORMS or _is_adverb(w):
+                head = mod = False
+            elif not pos:
+                head = mod = True
             else:
-                head, mod = _word_class(w)
-                f = (
-                    (_HEAD if head and w not in NON_HEAD_WORDS and not _is_participle(w) else 0)
-                    | (_MOD if mod else 0)
-                    | (_VGER if _verb_gerund(w) else 0)
-                    | (_FILL if w in _LEADING_FILLER else 0)
-                )
-            info = self.words[w] = (f, _norm_tokens(w))
+                participle = bool(pos & _pos_mask("VERB")) and (ing or w.endswith(("ed", "en")))
+                head = bool(pos & _pos_mask("NOUN", "PROPN")) or (participle and ing)
+                mod = head or participle or bool(pos & _pos_mask("ADJ", "NUM"))
+            f = _MOD if mod else 0
+            if head and w not in NON_HEAD_WORDS and not _is_participle(w):
+                f |= _HEAD
+            if ing and w not in TECH_GERUNDS and pos == _pos_mask("VERB"):
+                f |= _VGER
+            if w in _LEADING_FILLER:
+                f |= _FILL
+        info = self.words[w] = (f, _norm_tokens(w))
         return info
 
-    def phrase(self, low: str) -> tuple[str, tuple[str, ...]] | None:
+    def phrase(self, low: str) -> tuple | None:
         """The cached verdict for a lowercase candidate (see :func:`_np_like`)."""
         verdict = self.phrases.get(low, False)
         if verdict is False:
@@ -433,30 +458,32 @@ class _Cleaner:
             self.phrases[low] = verdict
         return verdict
 
-    def _judge(self, low: str) -> tuple[str, tuple[str, ...]] | None:
+    def _judge(self, low: str) -> tuple | None:
         ws = low.split()
         if not ws:
             return None
-        word = self.word
-        infos = [word(w) for w in ws]
-        for f, _ in infos:  # a stopword anywhere
-            if f & _STOP:
+        known = self.words.get
+        infos = []
+        for w in ws:
+            info = known(w) or self.word(w)
+            if info[0] & _STOP:
                 return None
+            infos.append(info)
         if not infos[-1][0] & _HEAD:
             return None
-        for f, _ in infos[:-1]:
-            if not f & _MOD:
-                return None
-        if len(ws) > 1:
+        if len(infos) == 1:
+            words = infos[0][1]
+        else:
+            for info in infos[:-1]:
+                if not info[0] & _MOD:
+                    return None
             if infos[0][0] & (_VGER | _FILL):
                 return None
-            words = tuple(t for _, tokens in infos for t in tokens)
-        else:
-            words = infos[0][1]
+            words = tuple(t for info in infos for t in info[1])
         norm = " ".join(words)
-        if is_boilerplate(norm):
+        if _is_boilerplate(norm, words):
             return None
-        return norm, words
+        return norm, words, "".join(words), frozenset(words)
 
 
 @lru_cache(maxsize=8)
@@ -506,28 +533,13 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
 # --------------------------------------------------------------------------------------------
 
 
-class _Cand:
-    """A normal form's merged candidates. ``tf`` (summed frequency of its written forms) is
-    counted on first use: most candidates never need it."""
-
-    __slots__ = ("_tf", "forms", "h", "norm", "runs", "words")
-
-    def __init__(self, norm: str, words: tuple[str, ...], h: float, kw: str, runs: str):
-        self.norm = norm
-        self.words = words
-        self.h = h
-        self.forms = [kw]  # written forms, best YAKE score first
-        self.runs = runs
-        self._tf: float | None = None
-
-    @property
-    def tf(self) -> float:
-        if self._tf is None:
-            self._tf = sum(self.form_tf(kw) for kw in self.forms)
-        return self._tf
-
-    def form_tf(self, kw: str) -> int:
-        return self.runs.count(f" {kw.lower()} ") or 1
+# A candidate (one normal form, its written forms merged) is a list, cheaper to make than an
+# object: [phrase info (see _Cleaner._judge), best YAKE score h (rounded), summed frequency
+# tf, {written form: frequency} in order of score].
+_INFO, _H, _TF, _FORMS = 0, 1, 2, 3
+# Phrase info, computed once per phrase: (norm, words, words without spaces, bag of words).
+_NORM, _WORDS, _SQUASHED, _BAG = 0, 1, 2, 3
+_Cand = list
 
 
 _LOWER_POSSESSIVE = re.compile(rf"\b([a-z][a-z]*)[{_APOSTROPHES}]s\b")
@@ -594,7 +606,7 @@ class KeyphraseExtractor:
         )
         n = corpus.n_docs if corpus is not None else 0
         self._idf_weight = n / (n + config.idf_prior_docs) if n else 0.0
-        self._idf: dict[str, float] = {}
+        self._boost: dict[str, float] = {}
         self._length_boost = [
             config.length_boost ** (k - 1) for k in range(config.length_boost_cap + 1)
         ]
@@ -604,6 +616,13 @@ class KeyphraseExtractor:
     # -- public ------------------------------------------------------------------------------
 
     def extract(self, title: str, abstract: str) -> list[Keyphrase]:
+        return [
+            Keyphrase(rank, kp, norm, score)
+            for rank, (kp, norm, score) in enumerate(self.extract_tuples(title, abstract), 1)
+        ]
+
+    def extract_tuples(self, title: str, abstract: str) -> list[tuple[str, str, float]]:
+        """:meth:`extract` as ``(keyphrase, keyphrase_norm, score)`` tuples, best first."""
         title, text = _join_title_abstract(title, abstract)
         return self._select(self._candidates(title, text), text)
 
@@ -620,58 +639,67 @@ class KeyphraseExtractor:
         scored = self._scorer.get_n_best(text, n=_ALL_CANDIDATES)
         if not scored:
             return []
-        stop = self._cleaner.stopwords
-        phrases = self._cleaner.phrases
+        has_no_stopword = self._cleaner.stopwords.isdisjoint
+        cached = self._cleaner.phrases.get
         judge = self._cleaner.phrase
-        runs = _word_runs(text)
+        count = _word_runs(text).count
         lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
         for (kw, h), low in zip(scored, lows, strict=True):
-            info = phrases.get(low, False)
+            info = cached(low, False)
             if info is False:
-                if not stop.isdisjoint(low.split()):
+                if not has_no_stopword(low.split()):
                     continue  # a stopword inside: most candidates, rejected before any cache
                 info = judge(low)
             if info is None:
                 continue
+            tf = count(f" {low} ") or 1
             prev = merged.get(info[0])
             if prev is None:
-                merged[info[0]] = _Cand(info[0], info[1], _round_score(h), kw, runs)
-            elif kw not in prev.forms:  # scores come best first: the first form has the best h
-                prev.forms.append(kw)
+                merged[info[0]] = [info, _round_score(h), tf, {kw: tf}]
+            elif kw not in prev[_FORMS]:  # scores come best first: the first form has the best h
+                prev[_FORMS][kw] = tf
+                prev[_TF] += tf
         cands = list(merged.values())
         if self.config.drop_fragments:
             cands = _drop_fragments(cands)
         if self.config.title_boost != 1.0:
             title_norm = " " + " ".join(_norm_tokens(title)) + " "
-            self._in_title = {c.norm for c in cands if f" {c.norm} " in title_norm}
+            self._in_title = {
+                c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm
+            }
         return cands
 
     def _rerank(self, cands: list[_Cand]) -> list[tuple[float, str, _Cand]]:
         cfg = self.config
-        idf_exp = cfg.idf_power * self._idf_weight
-        use_idf = self.corpus is not None and idf_exp > 0
-        length_boost = self._length_boost
-        idf = self._idf
+        title_boost = cfg.title_boost
+        boost_of = self._boost
         out = []
         for c in cands:
-            words = c.words
-            boost = length_boost[min(len(words), cfg.length_boost_cap)]
-            if use_idf:
-                total = 0.0
-                for w in words:
-                    v = idf.get(w)
-                    if v is None:
-                        v = idf[w] = self.corpus.idf(w)  # type: ignore[union-attr]
-                    total += v
-                boost *= (total / len(words)) ** idf_exp
-            if cfg.title_boost != 1.0 and c.norm in self._in_title:
-                boost *= cfg.title_boost
-            out.append((c.h / boost, c.norm, c))
+            info = c[_INFO]
+            boost = boost_of.get(info[_NORM])
+            if boost is None:
+                boost = self._phrase_boost(info[_WORDS])
+                if len(boost_of) >= 200_000:
+                    boost_of.clear()
+                boost_of[info[_NORM]] = boost
+            if title_boost != 1.0 and info[_NORM] in self._in_title:
+                boost *= title_boost
+            out.append((c[_H] / boost, info[_NORM], c))
         out.sort(key=_rank_key)
         return out
 
-    def _select(self, cands: list[_Cand], text: str = "") -> list[Keyphrase]:
+    def _phrase_boost(self, words: tuple[str, ...]) -> float:
+        """Length and specificity boost of a phrase (fixed for an extractor: cached)."""
+        cfg = self.config
+        boost = self._length_boost[min(len(words), cfg.length_boost_cap)]
+        idf_exp = cfg.idf_power * self._idf_weight
+        if self.corpus is not None and idf_exp > 0:
+            idf = self.corpus.idf
+            boost *= (sum(idf(w) for w in words) / len(words)) ** idf_exp
+        return boost
+
+    def _select(self, cands: list[_Cand], text: str = "") -> list[tuple[str, str, float]]:
         """Rank, remove near-duplicates, cut to ``top``."""
         chosen: list[tuple[float, _Cand]] = []
         seen_forms: set[str] = set()
@@ -679,13 +707,14 @@ class KeyphraseExtractor:
         top = self.config.top
         drop_single = self.config.drop_contained_single_words
         for h, norm, c in self._rerank(cands):
-            squashed = norm.replace(" ", "")
+            info = c[_INFO]
+            squashed = info[_SQUASHED]
             if norm in seen_forms or squashed in seen_forms:
                 continue  # same phrase up to spaces ("data set"/"dataset")
-            bag = frozenset(c.words)
+            bag = info[_BAG]
             if bag in seen_bags:
                 continue  # same words in another order
-            if drop_single and len(c.words) == 1 and any(bag <= b for b in seen_bags):
+            if drop_single and len(info[_WORDS]) == 1 and any(bag <= b for b in seen_bags):
                 continue  # "attitudes" after "computer attitudes"
             seen_forms.add(norm)
             seen_forms.add(squashed)
@@ -694,13 +723,7 @@ class KeyphraseExtractor:
             if len(chosen) >= top:
                 break
         return [
-            Keyphrase(
-                rank=i,
-                keyphrase=_best_surface(c, text),
-                keyphrase_norm=c.norm,
-                score=float(1.0 / (1.0 + h)),
-            )
-            for i, (h, c) in enumerate(chosen, start=1)
+            (_best_surface(c, text), c[_INFO][_NORM], float(1.0 / (1.0 + h))) for h, c in chosen
         ]
 
 
@@ -711,33 +734,33 @@ def _rank_key(t: tuple[float, str, _Cand]) -> tuple[float, str]:
 def _drop_fragments(cands: list[_Cand]) -> list[_Cand]:
     """Drop a phrase that (almost) only occurs inside a longer surviving candidate:
     "tract normalization" when "vocal tract normalization" occurs as often."""
-    by_words = {c.words: c for c in cands}
+    by_words = {c[_INFO][_WORDS]: c for c in cands}
     fragment: set[tuple[str, ...]] = set()
     for c in cands:
-        words = c.words
+        words = c[_INFO][_WORDS]
         n = len(words)
         if n < 2:
             continue
-        tf = None
+        tf = c[_TF]
         for i in range(n):
             for j in range(i + 1, n + 1 if i else n):
                 s = by_words.get(words[i:j])
-                if s is not None and s.words not in fragment:
-                    if tf is None:
-                        tf = c.tf
-                    if s.tf <= tf:
-                        fragment.add(s.words)
-    return [c for c in cands if c.words not in fragment] if fragment else cands
+                if s is not None and s[_TF] <= tf:
+                    fragment.add(s[_INFO][_WORDS])
+    return [c for c in cands if c[_INFO][_WORDS] not in fragment] if fragment else cands
 
 
 def _best_surface(c: _Cand, text: str) -> str:
     """Most frequent written form (ties: fewer capitals, then lexical). A capital that is only
     there because the phrase starts a sentence/title is dropped when the text also has the
     phrase in lowercase."""
-    if len(c.forms) == 1:
-        form = c.forms[0]
+    forms = c[_FORMS]
+    if len(forms) == 1:
+        form = next(iter(forms))
     else:
-        form = min(c.forms, key=lambda kw: (-c.form_tf(kw), sum(ch.isupper() for ch in kw), kw))
+        form = min(
+            forms.items(), key=lambda kv: (-kv[1], sum(ch.isupper() for ch in kv[0]), kv[0])
+        )[0]
     if form[:1].isupper() and form[1:2].islower():
         lowered = form[0].lower() + form[1:]
         if _occurs_as_words(lowered, text):
@@ -780,10 +803,8 @@ def _run_span(span: tuple[int, int]) -> list[list[tuple[str, str, float]]]:
     """Extract docs ``_DOCS[start:stop]`` (inherited from the parent by fork); plain tuples
     travel back cheaper than dataclasses."""
     assert _WORKER is not None
-    return [
-        [(k.keyphrase, k.keyphrase_norm, k.score) for k in _WORKER.extract(title, abstract)]
-        for _, title, abstract in _DOCS[span[0] : span[1]]
-    ]
+    extract = _WORKER.extract_tuples
+    return [extract(title, abstract) for _, title, abstract in _DOCS[span[0] : span[1]]]
 
 
 def _pool_context() -> Any:

@@ -51,7 +51,8 @@ dev: install
 
 bench: install
 	$(BIN)/python bench/keyphrase_quality.py
-	$(BIN)/python bench/keyphrase_speed.py
+	$(BIN)/python bench/keyphrase_speed.py --runs 3
+	$(BIN)/python bench/keyphrase_incremental.py
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

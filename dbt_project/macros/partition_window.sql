@@ -1,13 +1,23 @@
-{#- The run's partition window, from the dbt vars the Dagster assets pass
-    (orchestration.defs.warehouse.partition_vars): `window_start` / `window_end` as
-    YYYY-MM-DD, both inclusive. Without them (dbt by hand, or a full refresh) there is no
-    window and incremental models rebuild every date. -#}
+{#- The run's partition window, `window_start` / `window_end` as YYYY-MM-DD, both
+    inclusive: the environment variables PAPERTRENDS_WINDOW_START / _END that the Dagster
+    assets set (orchestration.defs.warehouse.partition_vars), or the dbt vars of the same
+    names by hand. Read only when executing: vars given with --vars, and env vars read
+    while parsing, make dbt parse the whole project again on every run. Without a window
+    (dbt by hand, or a full refresh) incremental models rebuild every date. -#}
+{% macro _window_bound(name) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set value = env_var('PAPERTRENDS_' ~ name | upper, '') or var(name, none) -%}
+    {{ return(value or none) }}
+{%- endmacro %}
+
 {% macro window_start() -%}
-    {{ return(var('window_start', none)) }}
+    {{ return(_window_bound('window_start')) }}
 {%- endmacro %}
 
 {% macro window_end() -%}
-    {{ return(var('window_end', none)) }}
+    {{ return(_window_bound('window_end')) }}
 {%- endmacro %}
 
 {#- SQL predicate: `column` lies in the run's window (true when there is none). -#}

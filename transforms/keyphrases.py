@@ -106,6 +106,7 @@ __all__ = [
     "Keyphrase",
     "KeyphraseExtractor",
     "build_corpus_stats",
+    "clear_caches",
     "document_terms",
     "extract_jsonl",
     "extract_many",
@@ -253,7 +254,7 @@ def _is_boilerplate(norm: str, words: Sequence[str]) -> bool:
         return True
     if GENERIC_WORDS.issuperset(words):
         return True
-    if _NUMERIC_PHRASE.fullmatch(" ".join(words)):
+    if norm[:1].isdigit() and _NUMERIC_PHRASE.fullmatch(norm):
         return True
     return "state of the art" in norm
 
@@ -448,18 +449,20 @@ class _Cleaner:
         info = self.words[w] = (f, _norm_tokens(w))
         return info
 
-    def phrase(self, low: str) -> tuple | None:
-        """The cached verdict for a lowercase candidate (see :func:`_np_like`)."""
+    def phrase(self, low: str, ws: list[str] | None = None) -> tuple | None:
+        """The cached verdict for a lowercase candidate (see :func:`_np_like`); ``ws`` are
+        its words when the caller has split it already."""
         verdict = self.phrases.get(low, False)
         if verdict is False:
-            verdict = self._judge(low)
+            verdict = self._judge(low, ws)
             if len(self.phrases) >= self.max_phrases:
                 self.phrases.clear()
             self.phrases[low] = verdict
         return verdict
 
-    def _judge(self, low: str) -> tuple | None:
-        ws = low.split()
+    def _judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
+        if ws is None:
+            ws = low.split()
         if not ws:
             return None
         known = self.words.get
@@ -471,24 +474,36 @@ class _Cleaner:
             infos.append(info)
         if not infos[-1][0] & _HEAD:
             return None
-        if len(infos) == 1:
-            words = infos[0][1]
-        else:
+        words = infos[0][1]
+        if len(infos) > 1:
             for info in infos[:-1]:
                 if not info[0] & _MOD:
                     return None
             if infos[0][0] & (_VGER | _FILL):
                 return None
-            words = tuple(t for info in infos for t in info[1])
+            for info in infos[1:]:
+                words += info[1]
         norm = " ".join(words)
         if _is_boilerplate(norm, words):
             return None
-        return norm, words, "".join(words), frozenset(words)
+        n = len(words)
+        subs = tuple(words[i:j] for i in range(n) for j in range(i + 1, n + 1 if i else n))
+        return norm, words, "".join(words), frozenset(words), subs
 
 
 @lru_cache(maxsize=8)
 def _cleaner(language: str) -> _Cleaner:
     return _Cleaner(_stopwords(language))
+
+
+def clear_caches() -> None:
+    """Empty the per-word and per-phrase caches (benchmarks: time a cold extractor). The
+    lexicon tables stay loaded."""
+    for cleaner in [_cleaner(lang) for lang in {"en"}]:
+        cleaner.words.clear()
+        cleaner.phrases.clear()
+    for cached in (fold_plural, _norm_tokens, _word_class, _verb_gerund):
+        cached.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,8 +552,9 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
 # object: [phrase info (see _Cleaner._judge), best YAKE score h (rounded), summed frequency
 # tf, {written form: frequency} in order of score].
 _INFO, _H, _TF, _FORMS = 0, 1, 2, 3
-# Phrase info, computed once per phrase: (norm, words, words without spaces, bag of words).
-_NORM, _WORDS, _SQUASHED, _BAG = 0, 1, 2, 3
+# Phrase info, computed once per phrase: (norm, words, words without spaces, bag of words,
+# the contiguous shorter word sequences inside it).
+_NORM, _WORDS, _SQUASHED, _BAG, _SUBS = 0, 1, 2, 3, 4
 _Cand = list
 
 
@@ -607,6 +623,7 @@ class KeyphraseExtractor:
         n = corpus.n_docs if corpus is not None else 0
         self._idf_weight = n / (n + config.idf_prior_docs) if n else 0.0
         self._boost: dict[str, float] = {}
+        self._idf: dict[str, float] = {}
         self._length_boost = [
             config.length_boost ** (k - 1) for k in range(config.length_boost_cap + 1)
         ]
@@ -648,9 +665,10 @@ class KeyphraseExtractor:
         for (kw, h), low in zip(scored, lows, strict=True):
             info = cached(low, False)
             if info is False:
-                if not has_no_stopword(low.split()):
+                ws = low.split()
+                if not has_no_stopword(ws):
                     continue  # a stopword inside: most candidates, rejected before any cache
-                info = judge(low)
+                info = judge(low, ws)
             if info is None:
                 continue
             tf = count(f" {low} ") or 1
@@ -695,8 +713,14 @@ class KeyphraseExtractor:
         boost = self._length_boost[min(len(words), cfg.length_boost_cap)]
         idf_exp = cfg.idf_power * self._idf_weight
         if self.corpus is not None and idf_exp > 0:
-            idf = self.corpus.idf
-            boost *= (sum(idf(w) for w in words) / len(words)) ** idf_exp
+            memo = self._idf
+            total = 0.0
+            for w in words:
+                v = memo.get(w)
+                if v is None:
+                    v = memo[w] = self.corpus.idf(w)
+                total += v
+            boost *= (total / len(words)) ** idf_exp
         return boost
 
     def _select(self, cands: list[_Cand], text: str = "") -> list[tuple[str, str, float]]:
@@ -737,16 +761,13 @@ def _drop_fragments(cands: list[_Cand]) -> list[_Cand]:
     by_words = {c[_INFO][_WORDS]: c for c in cands}
     fragment: set[tuple[str, ...]] = set()
     for c in cands:
-        words = c[_INFO][_WORDS]
-        n = len(words)
-        if n < 2:
-            continue
-        tf = c[_TF]
-        for i in range(n):
-            for j in range(i + 1, n + 1 if i else n):
-                s = by_words.get(words[i:j])
+        subs = c[_INFO][_SUBS]
+        if subs:
+            tf = c[_TF]
+            for sub in subs:
+                s = by_words.get(sub)
                 if s is not None and s[_TF] <= tf:
-                    fragment.add(s[_INFO][_WORDS])
+                    fragment.add(sub)
     return [c for c in cands if c[_INFO][_WORDS] not in fragment] if fragment else cands
 
 

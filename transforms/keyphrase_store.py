@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from transforms import warehouse
 from transforms.keyphrases import (
     CorpusStats,
     ExtractorConfig,
@@ -200,7 +201,6 @@ def write_keyphrases(
     written."""
     ensure_raw_schema(con)
     frame = keyphrases_frame(results, plan.version)
-    columns = ", ".join(frame.columns)  # extracted_at takes its default
     con.execute("begin transaction")
     try:
         con.register("replaced_papers", pl.DataFrame({"paper_id": plan.paper_ids}).to_arrow())
@@ -212,12 +212,9 @@ def write_keyphrases(
             f"delete from {KEYPHRASES} k "
             "where not exists (select 1 from papers p where p.paper_id = k.paper_id)"
         )
-        if frame.height:
-            con.register("new_keyphrases", frame.to_arrow())
-            con.execute(
-                f"insert into {KEYPHRASES} ({columns}) select {columns} from new_keyphrases"
-            )
-            con.unregister("new_keyphrases")
+        # The warehouse's insert helper (by column name; extracted_at takes its default),
+        # looked up at call time: the fault tests pause inside it.
+        warehouse._insert_frame(con, KEYPHRASES, frame)
         _store_statistics(con, plan)
         con.execute("commit")
     except BaseException:

@@ -424,3 +424,11 @@ def test_document_terms_are_normalised_words():
     text = "Large Language Models\nThe model's outputs: self-attention/LLMs, today’s data sets."
     assert document_terms(text) == set(normalize_keyphrase(text).split())
     assert "model" in document_terms(text) and "attention" in document_terms(text)
+
+
+def test_parallel_corpus_stats_equal_serial():
+    from transforms.keyphrases import build_corpus_stats_parallel
+
+    texts = [f"{t}\n{a}" for _, t, a in make_docs(450)]
+    assert build_corpus_stats_parallel(texts, workers=2) == build_corpus_stats(texts)
+    assert build_corpus_stats_parallel(texts[:5], workers=2) == build_corpus_stats(texts[:5])

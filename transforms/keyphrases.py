@@ -106,6 +106,7 @@ __all__ = [
     "Keyphrase",
     "KeyphraseExtractor",
     "build_corpus_stats",
+    "build_corpus_stats_parallel",
     "clear_caches",
     "document_terms",
     "extract_jsonl",
@@ -541,6 +542,38 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
         n += 1
         df.update(document_terms(text))
     return CorpusStats(n_docs=n, df=dict(sorted(df.items())))
+
+
+_TEXTS: list[str] = []
+
+
+def _count_span(span: tuple[int, int]) -> Counter[str]:
+    df: Counter[str] = Counter()
+    for text in _TEXTS[span[0] : span[1]]:
+        df.update(document_terms(text))
+    return df
+
+
+def build_corpus_stats_parallel(texts: Sequence[str], workers: int | None = None) -> CorpusStats:
+    """:func:`build_corpus_stats` with the documents split over ``workers`` processes
+    (forked: they see ``texts`` without copying); the same result."""
+    global _TEXTS
+    texts = list(texts)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(texts) // 200))
+    ctx = _pool_context()
+    if workers == 1 or ctx.get_start_method() != "fork":
+        return build_corpus_stats(texts)
+    step = math.ceil(len(texts) / workers)
+    spans = [(i, min(i + step, len(texts))) for i in range(0, len(texts), step)]
+    df: Counter[str] = Counter()
+    _TEXTS = texts
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for part in pool.map(_count_span, spans):
+                df.update(part)
+    finally:
+        _TEXTS = []
+    return CorpusStats(n_docs=len(texts), df=dict(sorted(df.items())))
 
 
 # --------------------------------------------------------------------------------------------
@@ -993,7 +1026,7 @@ def extract_jsonl(
 
     docs = _read_jsonl_docs(input_path)
     if isinstance(corpus, str):
-        corpus = build_corpus_stats(text for _, text in docs)
+        corpus = build_corpus_stats_parallel([text for _, text in docs], workers)
     config = replace(ExtractorConfig(), top=top)
     split_docs = []
     for doc_id, text in docs:

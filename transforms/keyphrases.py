@@ -488,6 +488,8 @@ class _Cleaner:
         if _is_boilerplate(norm, words):
             return None
         n = len(words)
+        if n == 1:
+            return norm, words, norm, frozenset(words), ()
         subs = tuple(words[i:j] for i in range(n) for j in range(i + 1, n + 1 if i else n))
         return norm, words, "".join(words), frozenset(words), subs
 

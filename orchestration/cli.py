@@ -843,6 +843,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("papertrends: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`papertrends parse FILE | head`): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -175,3 +175,17 @@ def test_keyphrases_command_uses_the_pipeline_extractor(home: env.Home, tmp_path
     )
     assert bad.returncode == 1
     assert "line 2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_closed_pipe_ends_the_output_quietly() -> None:
+    exe = Path(sys.executable).with_name("papertrends")
+    # ~250 KB of JSON: more than a pipe holds, so the writer meets the closed pipe.
+    proc = subprocess.run(
+        f"'{exe}' parse '{SAMPLE}' --format json | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.stdout == "{\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -494,15 +494,20 @@ class _Cleaner:
         return norm, words, "".join(words), frozenset(words), subs
 
 
-@lru_cache(maxsize=8)
+_CLEANERS: dict[str, _Cleaner] = {}
+
+
 def _cleaner(language: str) -> _Cleaner:
-    return _Cleaner(_stopwords(language))
+    cleaner = _CLEANERS.get(language)
+    if cleaner is None:
+        cleaner = _CLEANERS[language] = _Cleaner(_stopwords(language))
+    return cleaner
 
 
 def clear_caches() -> None:
     """Empty the per-word and per-phrase caches (benchmarks: time a cold extractor). The
     lexicon tables stay loaded."""
-    for cleaner in [_cleaner(lang) for lang in {"en"}]:
+    for cleaner in _CLEANERS.values():
         cleaner.words.clear()
         cleaner.phrases.clear()
     for cached in (fold_plural, _norm_tokens, _word_class, _verb_gerund):

@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python bench/keyphrase_quality.py
 	$(BIN)/python bench/keyphrase_speed.py --runs 3
 	$(BIN)/python bench/keyphrase_incremental.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

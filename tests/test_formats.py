@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import transforms.formats as formats
+import transforms.listing as listing
 from transforms.formats import FORMATS, iter_snapshot, parse_document, parse_file
 from transforms.records import ListingFileError, ListingRecord, Rejection
 
@@ -722,7 +722,7 @@ def test_parse_file_errors(tmp_path, monkeypatch):
         parse_file(tmp_path / "missing.json")
     big = tmp_path / "big.json"
     big.write_bytes(data(DAILY_COMPACT))
-    monkeypatch.setattr(formats, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(listing, "MAX_FILE_BYTES", 1000)  # the one size limit
     with pytest.raises(ListingFileError, match=r"^big\.json: 28,365 bytes is larger than"):
         parse_file(big)
 

@@ -82,6 +82,7 @@ __all__ = [
     "file_sha256",
     "parse_listing",
     "parse_listing_file",
+    "read_listing_file",
 ]
 
 # A file larger than this is not a pasted page (a day's page is well under 1 MB): it is
@@ -1426,11 +1427,9 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_listing_file(path: Path) -> tuple[ParseResult, str]:
-    """Read and parse one listing file. Returns (result, sha256 of the bytes).
-
-    Raises ListingFileError (one line, naming the file) when the file cannot be used.
-    """
+def read_listing_file(path: Path) -> bytes:
+    """The bytes of a listing file; ListingFileError (one line, naming the file) when it
+    cannot be read or is larger than ``MAX_FILE_BYTES`` (refused unread)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -1439,9 +1438,18 @@ def parse_listing_file(path: Path) -> tuple[ParseResult, str]:
                 f"{path.name}: {size:,} bytes is larger than the {MAX_FILE_BYTES:,} bytes "
                 "a listing may have"
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ListingFileError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+
+
+def parse_listing_file(path: Path) -> tuple[ParseResult, str]:
+    """Read and parse one page-text listing file. Returns (result, sha256 of the bytes).
+
+    Raises ListingFileError (one line, naming the file) when the file cannot be used.
+    """
+    path = Path(path)
+    data = read_listing_file(path)
     text, encoding, warnings = decode_listing(data, path.name)
     result = parse_listing(text)
     result.encoding = encoding

@@ -20,7 +20,12 @@ from transforms.formats.arxiv import parse_arxiv_xml
 from transforms.formats.detect import declared_xml_encoding, detect_text, sniff_binary
 from transforms.formats.hf_api import parse_hf_api
 from transforms.formats.snapshot import iter_snapshot, parse_snapshot
-from transforms.listing import MAX_FILE_BYTES, decode_listing, file_sha256, parse_listing
+from transforms.listing import (
+    decode_listing,
+    file_sha256,
+    parse_listing,
+    read_listing_file,
+)
 from transforms.records import ListingFileError, ParseResult
 
 __all__ = [
@@ -82,14 +87,5 @@ def parse_file(path: str | os.PathLike) -> tuple[ParseResult, str]:
     snapshot use ``iter_snapshot``). Raises ListingFileError when the file cannot be used.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES and path.is_file():
-            raise ListingFileError(
-                f"{path.name}: {size:,} bytes is larger than the {MAX_FILE_BYTES:,} bytes "
-                "a listing may have"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ListingFileError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    data = read_listing_file(path)
     return parse_document(data, path.name), file_sha256(data)

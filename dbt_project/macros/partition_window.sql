@@ -62,3 +62,12 @@
         )
     )
 {%- endmacro %}
+
+{#- Pre-hook of a per-date incremental model: empty the window's dates first, so a date
+    re-run with nothing left in it loses its rows (delete+insert only replaces the dates
+    the new rows have). -#}
+{% macro delete_window(column) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_window(column) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -9,7 +9,7 @@
     incremental_strategy='delete+insert',
     unique_key='listing_date',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('listing_date') }}{% endif %}",
+    pre_hook="{{ delete_window('listing_date') }}",
 ) }}
 
 {% if is_incremental() %}

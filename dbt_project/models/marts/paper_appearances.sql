@@ -5,13 +5,13 @@
 -- Incremental by listing date: a run rebuilds the dates of its partition window, the dates
 -- ingested since the last build, and the dates holding a paper id that changed (a pasted
 -- title that has since joined its arXiv paper). The pre-hook empties the window's dates
--- first, so a date re-run with no listing left loses its rows.
+-- first (macro delete_window).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='listing_date',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ in_window('listing_date') }}{% endif %}",
+    pre_hook="{{ delete_window('listing_date') }}",
 ) }}
 
 with keyed as (

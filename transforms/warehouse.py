@@ -381,3 +381,20 @@ def empty_day_reason(con: duckdb.DuckDBPyConnection, listing_date: dt.date) -> s
         why = "; ".join(note.removeprefix("no listing published: ") for (note,) in unpublished)
         return f"no listing was published for {listing_date} ({why})"
     return f"no listing landed for {listing_date}"
+
+
+def empty_day_reasons(
+    con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date
+) -> dict[dt.date, str]:
+    """The dates of ``start..end`` (inclusive) that have nothing to validate, each with
+    :func:`empty_day_reason`'s text; the dates with listing rows are found in one query."""
+    listed = {
+        day
+        for (day,) in con.execute(
+            "select distinct listing_date from raw.listings where listing_date between $1 and $2",
+            [start, end],
+        ).fetchall()
+    }
+    days = (start + dt.timedelta(days=i) for i in range((end - start).days + 1))
+    reasons = {day: empty_day_reason(con, day) for day in days if day not in listed}
+    return {day: why for day, why in reasons.items() if why}

@@ -9,10 +9,12 @@ Public API::
     result = validate_stage(con, "raw_listings", date(2024, 3, 1), min_rows=5)
     result.success            # False iff an error-severity (gate) expectation failed
     save_report(result, Path("reports/"))
+    # a window in one pass, its empty dates skipped (a Skipped str if all are empty)
+    outcome = run_suite(con, "trends", date(2024, 1, 2), date(2024, 3, 1))
 
 Stage modules (``raw_listings``, ``papers``, ``keyphrases``, ``trends``) each
-expose ``build_suite(**params)``, ``query(listing_date) -> (sql, params)``,
-``QUERY`` and ``REQUIRED_TABLES``.
+expose ``build_suite(**params)``, ``query(start, end=None) -> (sql, params)`` (the
+window's rows, inclusive; None = all history), ``QUERY`` and ``REQUIRED_TABLES``.
 """
 
 from expectations.runner import (
@@ -20,8 +22,10 @@ from expectations.runner import (
     STAGES,
     WARN,
     FailedExpectation,
+    Skipped,
     SuiteResult,
     catalog,
+    run_suite,
     save_report,
     stage_module,
     validate_frame,
@@ -33,8 +37,10 @@ __all__ = [
     "STAGES",
     "WARN",
     "FailedExpectation",
+    "Skipped",
     "SuiteResult",
     "catalog",
+    "run_suite",
     "save_report",
     "stage_module",
     "validate_frame",

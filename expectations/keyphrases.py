@@ -13,8 +13,9 @@ a paper with no keyphrases yields one row with null keyphrase columns and
 Ranks are contiguous 1..k  <=>  min_rank = 1, max_rank = n_keyphrases and
 (paper_id, rank) unique — three expectations below.
 
-With a ``listing_date``: only papers that appeared that day (``paper_appearances``)
-plus orphan keyphrase rows (paper not in ``papers`` at all).
+With a window ``start..end``: only papers that appeared on a date of the window
+(``paper_appearances``) and their keyphrase rows, plus orphan keyphrase rows (paper not
+in ``papers`` at all, found by an anti-join in DuckDB).  Window None: every paper.
 """
 
 from __future__ import annotations
@@ -22,18 +23,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, col, expect, new_suite
+from expectations.runner import WARN, col, expect, new_suite, window, window_params
 
 NAME = "keyphrases"
 REQUIRED_TABLES = ("papers", "raw.paper_keyphrases")
 
 _BODY = """
-WITH k AS (SELECT * FROM raw.paper_keyphrases),
+WITH p AS (SELECT paper_id FROM papers {paper_filter}),
+k AS (
+    SELECT kp.* FROM raw.paper_keyphrases AS kp SEMI JOIN p ON kp.paper_id = p.paper_id
+    UNION ALL BY NAME
+    SELECT kp.* FROM raw.paper_keyphrases AS kp ANTI JOIN papers ON kp.paper_id = papers.paper_id
+),
 per_paper AS (
     SELECT paper_id, count(*) AS n_keyphrases, min(rank) AS min_rank, max(rank) AS max_rank
     FROM k GROUP BY paper_id
-),
-p AS (SELECT paper_id FROM papers {paper_filter})
+)
 SELECT
     coalesce(p.paper_id, k.paper_id)      AS paper_id,
     p.paper_id IS NOT NULL                AS paper_exists,
@@ -49,20 +54,19 @@ SELECT
 FROM p
 FULL OUTER JOIN k ON k.paper_id = p.paper_id
 LEFT JOIN per_paper AS pp ON pp.paper_id = coalesce(p.paper_id, k.paper_id)
-WHERE p.paper_id IS NOT NULL
-   OR NOT EXISTS (SELECT 1 FROM papers AS all_p WHERE all_p.paper_id = k.paper_id)
 ORDER BY 1, k.rank
 """
 QUERY_ALL = _BODY.format(paper_filter="")
 QUERY = _BODY.format(
-    paper_filter="WHERE paper_id IN (SELECT paper_id FROM paper_appearances WHERE listing_date = ?)"
+    paper_filter="WHERE paper_id IN ("
+    "SELECT paper_id FROM paper_appearances WHERE listing_date BETWEEN $start AND $end)"
 )
 
 
-def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
-    if listing_date is None:
-        return QUERY_ALL, []
-    return QUERY, [listing_date]
+def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
+    """Papers of the listing dates ``start..end`` (inclusive; None: all) x keyphrases."""
+    start, end = window(start, end)
+    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
 
 
 def build_suite(
@@ -76,7 +80,7 @@ def build_suite(
         expect(
             "ExpectTableRowCountToBeBetween",
             min_value=1,
-            why="no papers at all for the day: the extraction ran on an empty input",
+            why="no papers at all in the window: the extraction ran on an empty input",
         ),
         expect(
             "ExpectColumnValuesToNotBeNull",

@@ -1,9 +1,19 @@
 """Suite for ``papers`` (main schema, one row per paper).
 
-The frame is the whole table (it is small: one row per distinct paper) plus
-one derived column, ``listed_span_days = last_listed - first_listed + 1``.
-``listing_date`` is accepted for interface symmetry and ignored: a corrupt
-paper row is wrong whatever day triggered the check.
+Frame = UNION ALL BY NAME of two row kinds, told apart by ``source_table``:
+
+* ``papers`` rows of the window: papers that appeared (``paper_appearances``) on a
+  listing date of the window — a paper first listed long ago and re-listed in the
+  window is checked — plus papers whose first/last listing date is in the window (so a
+  paper that lost its appearances is still seen).  One derived column,
+  ``listed_span_days = last_listed - first_listed + 1``.  Window None: every paper.
+* one ``summary`` row of whole-table invariants, cheap as one DuckDB aggregate and
+  checked whatever the window holds: ``table_rows``, ``null_ids``, ``duplicate_ids``
+  (``count(paper_id) - count(DISTINCT paper_id)``) and ``duplicate_id_sample`` (a few
+  of the duplicated ids, for the report).
+
+Per-row expectations that would see the summary row's nulls carry a ``row_condition``
+on ``source_table``; the others ignore nulls.
 """
 
 from __future__ import annotations
@@ -11,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, expect, new_suite
+from expectations.runner import WARN, col, expect, new_suite, window, window_params
 from transforms.records import PAPER_ID_REGEX
 
 NAME = "papers"
@@ -26,12 +36,33 @@ REQUIRED_COLUMNS = (
     "times_listed",
 )
 
-QUERY = """
-SELECT *,
+_BODY = """
+SELECT * FROM (
+SELECT 'papers' AS source_table, *,
        date_diff('day', first_listed, last_listed) + 1 AS listed_span_days
 FROM papers
-ORDER BY paper_id
+{paper_filter}
+UNION ALL BY NAME
+SELECT 'summary' AS source_table,
+       count(*) AS table_rows,
+       count(*) - count(paper_id) AS null_ids,
+       count(paper_id) - count(DISTINCT paper_id) AS duplicate_ids,
+       (SELECT string_agg(paper_id, ', ' ORDER BY paper_id) FROM (
+            SELECT paper_id FROM papers WHERE paper_id IS NOT NULL
+            GROUP BY paper_id HAVING count(*) > 1 ORDER BY paper_id LIMIT 5
+       )) AS duplicate_id_sample
+FROM papers
+)
+ORDER BY source_table = 'summary', paper_id
 """
+QUERY_ALL = _BODY.format(paper_filter="")
+QUERY = _BODY.format(
+    paper_filter="""WHERE paper_id IN (
+    SELECT paper_id FROM paper_appearances WHERE listing_date BETWEEN $start AND $end
+)
+   OR first_listed BETWEEN $start AND $end
+   OR last_listed BETWEEN $start AND $end"""
+)
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 # http(s) only, a host, no whitespace/quotes/angle brackets (the URL is put in an
@@ -39,13 +70,17 @@ MIN_DATE = dt.datetime(2000, 1, 1)
 CODE_URL_REGEX = r"""^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s"'<>]*)?$"""
 
 
-def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
-    return QUERY, []
+def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
+    """The papers of the listing dates ``start..end`` (inclusive; None: all) + summary."""
+    start, end = window(start, end)
+    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
 
 
 def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
+    """``min_rows``: the whole table has at least this many papers."""
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
     latest_dt = dt.datetime.combine(latest, dt.time.max)
+    is_paper = col("source_table") == "papers"
     e = [
         expect(
             "ExpectTableColumnsToMatchSet",
@@ -53,23 +88,53 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
             exact_match=False,
             why="model refactor dropped/renamed a column the digest and trends read",
         ),
+        # whole table (the summary row)
         expect(
-            "ExpectTableRowCountToBeBetween",
+            "ExpectColumnDistinctValuesToContainSet",
+            column="source_table",
+            value_set=["summary"],
+            why=(
+                "the whole-table summary row is missing (query changed): every whole-table "
+                "gate below would pass without looking"
+            ),
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="table_rows",
             min_value=min_rows,
             why="an empty papers table means the dbt model built from an empty/failed upstream",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="null_ids",
+            min_value=0,
+            max_value=0,
+            why="papers without an id anywhere in the table (outside the window too) cannot "
+            "be joined to keyphrases/appearances",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="duplicate_ids",
+            min_value=0,
+            max_value=0,
+            why=(
+                "fan-out anywhere in the table, outside the window too: the same paper twice "
+                "(unstable id hashing or a bad join) double-counts it everywhere"
+            ),
         ),
         # identity
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="paper_id",
+            row_condition=is_paper,
             why="a paper without an id cannot be joined to keyphrases/appearances",
         ),
         expect(
             "ExpectColumnValuesToBeUnique",
             column="paper_id",
             why=(
-                "fan-out: the same paper twice (unstable id hashing or a bad join) double-counts "
-                "it everywhere"
+                "fan-out in the window: the same paper twice (unstable id hashing or a bad join) "
+                "double-counts it everywhere; the offending rows are the sample"
             ),
         ),
         expect(
@@ -85,6 +150,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="title",
+            row_condition=is_paper,
             why="the digest lists papers by title",
         ),
         expect(
@@ -97,11 +163,13 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="first_listed",
+            row_condition=is_paper,
             why="first_listed drives the 'new paper' logic",
         ),
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="last_listed",
+            row_condition=is_paper,
             why="last_listed drives recency in the digest",
         ),
         expect(
@@ -122,6 +190,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="times_listed",
+            row_condition=is_paper,
             why="a null count means the appearance join dropped the paper",
         ),
         expect(
@@ -155,6 +224,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         expect(
             "ExpectColumnValuesToNotBeNull",
             column="abstract",
+            row_condition=is_paper,
             severity=WARN,
             why="paper without abstract yields no keyphrases (invisible to trends)",
         ),

@@ -1,4 +1,8 @@
-"""Suite for ``raw.listings`` — one frame per listing date (all dates if None).
+"""Suite for ``raw.listings`` — the rows of a window of listing dates (all if None).
+
+Per-date counts (``date_rows``, ``page_cards``) are window functions over the listing
+date, so a many-date window is checked date by date in one pass; row keys include the
+listing date (a file name such as ``page.txt`` lands on many dates).
 
 Gates (severity "error") stop the listing from being published; "warn" are
 soft signals.  Each expectation's ``why`` names the failure it is there for.
@@ -9,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, expect, new_suite
+from expectations.runner import WARN, expect, new_suite, window, window_params
 from transforms.listing import CARD_ABSTRACT_CHARS, CARD_TITLE_CHARS
 
 NAME = "raw_listings"
@@ -29,24 +33,26 @@ REQUIRED_COLUMNS = (
 # by expect_table_columns_to_match_set instead of failing inside DuckDB. ``page_cards``:
 # the records of a date whose listing is only pasted or saved pages (null when an API or
 # feed file is among them: those sources say how many papers there are, and a shrunken
-# fetch is refused when it is fetched).
+# fetch is refused when it is fetched). ``date_rows``: the records of the row's date.
 _SELECT = """
 SELECT *,
+       count(*) OVER (PARTITION BY listing_date) AS date_rows,
        CASE WHEN bool_and(coalesce(format, 'hf_page_text') LIKE 'hf_page%')
                  OVER (PARTITION BY listing_date)
             THEN count(*) OVER (PARTITION BY listing_date) END AS page_cards
 FROM raw.listings
 """
-QUERY = _SELECT + "WHERE listing_date = ? ORDER BY source_file, position"
-QUERY_ALL = _SELECT + "ORDER BY listing_date, source_file, position"
+_ORDER = "ORDER BY listing_date, source_file, position"
+QUERY = _SELECT + "WHERE listing_date BETWEEN $start AND $end " + _ORDER
+QUERY_ALL = _SELECT + _ORDER
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 
 
-def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
-    if listing_date is None:
-        return QUERY_ALL, []
-    return QUERY, [listing_date]
+def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
+    """The rows of the listing dates ``start..end`` (inclusive; None: all)."""
+    start, end = window(start, end)
+    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
 
 
 def build_suite(
@@ -57,7 +63,7 @@ def build_suite(
     abstract_len: tuple[int, int] = CARD_ABSTRACT_CHARS,
     max_date: dt.date | None = None,
 ) -> Any:
-    """``min_rows``: a listing date with fewer records is broken.
+    """``min_rows``: a listing date with fewer records is broken (checked per date).
     ``min_page_cards``: a pasted page with fewer cards is a partial copy.
     ``max_date``: latest plausible listing date (default: today + 1 day)."""
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
@@ -74,8 +80,14 @@ def build_suite(
         ),
         expect(
             "ExpectTableRowCountToBeBetween",
+            min_value=1,
+            why="a window with no records reached the gate: nothing to publish",
+        ),
+        expect(
+            "ExpectColumnValuesToBeBetween",
+            column="date_rows",
             min_value=min_rows,
-            why="a listing date with no records reached the gate: nothing to publish",
+            why="a listing date of the window with fewer records than a listing has is broken",
         ),
         expect(
             "ExpectColumnValuesToBeBetween",
@@ -136,7 +148,7 @@ def build_suite(
         ),
         expect(
             "ExpectCompoundColumnsToBeUnique",
-            column_list=["source_file", "position"],
+            column_list=["listing_date", "source_file", "position"],
             why="the same file ingested twice (or two cards given one rank) double-counts papers",
         ),
         # title
@@ -186,7 +198,7 @@ def build_suite(
         # soft signals
         expect(
             "ExpectCompoundColumnsToBeUnique",
-            column_list=["source_file", "title"],
+            column_list=["listing_date", "source_file", "title"],
             severity=WARN,
             why="same card twice in one file: pagination overlap or a duplicated page block",
         ),

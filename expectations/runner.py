@@ -13,6 +13,12 @@ Design notes (GX Core 1.24.1):
 * Every expectation carries ``meta={"severity": "error"|"warn", "why": ...}``.
   ``error`` = gate (data must not be published), ``warn`` = soft signal.
   A suite result is successful iff no *error* expectation failed.
+* Windows: every stage's ``query(start, end)`` selects the rows of the listing dates
+  ``start..end`` (inclusive; both None = all history), so a backfill validates its
+  range in one pass per suite.  Whole-table invariants that are cheap as one SQL
+  aggregate (e.g. ``papers`` id uniqueness) are computed by DuckDB and arrive as
+  columns of a ``summary`` row of the frame.  ``run_suite`` skips the window's empty
+  dates (``transforms.warehouse.empty_day_reasons``) and validates the others.
 * Stage tables that do not exist yet: ``validate_stage`` returns a failed
   result (``error`` set, one ``FailedExpectation`` of type ``table_exists``)
   unless ``missing_ok=True`` is passed, in which case the result is
@@ -39,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from transforms.files import atomic_write
-from transforms.warehouse import empty_day_reason
+from transforms.warehouse import empty_day_reasons
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -58,6 +64,8 @@ SAMPLE_ROWS = 5
 PARTIAL_VALUES = 20
 #: longest string kept inside a report (raw_text can be long)
 MAX_STR = 500
+#: columns that say which listing date a row belongs to (failures name these dates)
+DATE_COLUMNS = ("listing_date", "summary_date", "as_of_date")
 #: SUMMARY, not COMPLETE: on pandas SUMMARY already carries
 #: ``partial_unexpected_index_list`` (enough to pick sample rows), while COMPLETE
 #: also builds ``unexpected_index_list`` and an ``unexpected_index_query`` string
@@ -191,6 +199,8 @@ class FailedExpectation:
     sample_rows: list[dict]
     severity: str  # "error" | "warn"
     why: str = ""  # the real failure this expectation exists for (from meta)
+    #: listing dates of the offending rows GX reported (up to PARTIAL_VALUES rows), sorted
+    dates: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -199,6 +209,7 @@ class FailedExpectation:
             "kwargs": _json_safe(self.kwargs),
             "observed": _json_safe(self.observed),
             "sample_rows": _json_safe(self.sample_rows),
+            "dates": list(self.dates),
             "severity": self.severity,
             "why": self.why,
         }
@@ -212,9 +223,13 @@ class SuiteResult:
     failed: list[FailedExpectation]
     row_count: int
     seconds: float
+    #: the window: "2024-03-01" for one date, "2024-01-02..2024-03-01" for a range,
+    #: None for all history (see ``window_label``)
     listing_date: str | None = None
     skipped: bool = False  # table missing and missing_ok=True
     error: str | None = None  # query-level problem (missing table/column), if any
+    #: dates of the window that had nothing to validate -> why (run_suite)
+    skipped_dates: dict[str, str] = field(default_factory=dict)
     _gx_result: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -235,6 +250,7 @@ class SuiteResult:
             "skipped": self.skipped,
             "error": self.error,
             "listing_date": self.listing_date,
+            "skipped_dates": dict(self.skipped_dates),
             "evaluated": self.evaluated,
             "n_failed_error": len(self.errors),
             "n_failed_warn": len(self.warnings),
@@ -242,6 +258,94 @@ class SuiteResult:
             "seconds": round(self.seconds, 4),
             "failed": [f.to_json() for f in self.failed],
         }
+
+
+class Skipped(str):
+    """What ``run_suite`` returns when no date of the window has anything to validate.
+
+    It is the reason itself (a ``str``: for one date exactly ``empty_day_reason``'s text,
+    so ``isinstance(outcome, str)`` callers keep working), and it carries the window and
+    each date's reason like a SuiteResult does (``success`` is True: nothing failed).
+    """
+
+    skipped = True
+    success = True
+    failed: tuple = ()
+    errors: tuple = ()
+    warnings: tuple = ()
+    evaluated = 0
+    row_count = 0
+    seconds = 0.0
+    error = None
+
+    suite: str
+    listing_date: str | None
+    skipped_dates: dict[str, str]
+
+    def __new__(cls, suite: str, listing_date: str | None, skipped_dates: dict[str, str]):
+        if len(skipped_dates) == 1:
+            text = next(iter(skipped_dates.values()))
+        else:
+            text = f"nothing to validate in {listing_date}: " + "; ".join(skipped_dates.values())
+        self = super().__new__(cls, text)
+        self.suite = suite
+        self.listing_date = listing_date
+        self.skipped_dates = dict(skipped_dates)
+        return self
+
+    def to_json(self) -> dict:
+        return {
+            "suite": self.suite,
+            "success": True,
+            "skipped": True,
+            "error": None,
+            "listing_date": self.listing_date,
+            "skipped_dates": dict(self.skipped_dates),
+            "evaluated": 0,
+            "n_failed_error": 0,
+            "n_failed_warn": 0,
+            "row_count": 0,
+            "seconds": 0.0,
+            "failed": [],
+        }
+
+
+# --------------------------------------------------------------------------- windows
+def as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return dt.date.fromisoformat(str(value))
+
+
+def window(
+    start: dt.date | str | None, end: dt.date | str | None = None
+) -> tuple[dt.date | None, dt.date | None]:
+    """``(start, end)`` as dates, inclusive: ``end`` defaults to ``start``; both None = all
+    history. ValueError for an end without a start or an end before the start."""
+    start, end = as_date(start), as_date(end)
+    if start is None:
+        if end is not None:
+            raise ValueError("a window with an end needs a start")
+        return None, None
+    end = end or start
+    if end < start:
+        raise ValueError(f"window ends ({end}) before it starts ({start})")
+    return start, end
+
+
+def window_label(start: dt.date | str | None, end: dt.date | str | None = None) -> str | None:
+    """ "2024-03-01" for one date, "2024-01-02..2024-03-01" for a range, None for all."""
+    start, end = window(start, end)
+    if start is None:
+        return None
+    return start.isoformat() if start == end else f"{start.isoformat()}..{end.isoformat()}"
+
+
+def window_params(start: dt.date | None, end: dt.date | None) -> dict[str, dt.date]:
+    """The named parameters ``$start`` / ``$end`` of a windowed query (none for all)."""
+    return {} if start is None else {"start": start, "end": end}
 
 
 # --------------------------------------------------------------------------- json safety
@@ -366,7 +470,8 @@ def _exception_message(res: Any) -> str | None:
     return None
 
 
-def _sample_rows(res: Any, df: pd.DataFrame) -> list[dict]:
+def _unexpected_positions(res: Any, df: pd.DataFrame) -> list[int]:
+    """Row positions of the offending rows GX reported (up to PARTIAL_VALUES)."""
     result = res.result or {}
     idx = result.get("partial_unexpected_index_list") or result.get("unexpected_index_list") or []
     positions: list[int] = []
@@ -379,8 +484,23 @@ def _sample_rows(res: Any, df: pd.DataFrame) -> list[dict]:
             continue
         if 0 <= i < len(df) and i not in positions:
             positions.append(i)
-        if len(positions) >= SAMPLE_ROWS:
-            break
+    return positions
+
+
+def _dates_of(positions: list[int], df: pd.DataFrame) -> list[str]:
+    """The listing dates (DATE_COLUMNS) of the offending rows, sorted, as ISO strings."""
+    found: set[str] = set()
+    for name in DATE_COLUMNS:
+        if name in df.columns and positions:
+            for value in df[name].iloc[positions]:
+                value = _json_safe(value)
+                if isinstance(value, str):
+                    found.add(value[:10])
+    return sorted(found)
+
+
+def _sample_rows(positions: list[int], df: pd.DataFrame) -> list[dict]:
+    positions = positions[:SAMPLE_ROWS]
     if not positions:
         return []
     rows = df.iloc[positions].to_dict(orient="records")
@@ -411,15 +531,17 @@ def validate_frame(
             continue
         cfg = res.expectation_config
         kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+        positions = _unexpected_positions(res, frame)
         failed.append(
             FailedExpectation(
                 expectation=cfg.type,
                 column=_column_of(kwargs),
                 kwargs=_json_safe(kwargs),
                 observed=_json_safe(_observed(res)),
-                sample_rows=_sample_rows(res, frame),
+                sample_rows=_sample_rows(positions, frame),
                 severity=severity_of(cfg),
                 why=(cfg.meta or {}).get("why", ""),
+                dates=_dates_of(positions, frame),
             )
         )
     failed.sort(key=lambda f: (f.severity != ERROR, f.expectation, f.column or ""))
@@ -488,12 +610,15 @@ def _problem_result(
 def validate_stage(
     con: duckdb.DuckDBPyConnection,
     stage: str,
-    listing_date: dt.date | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
     *,
     missing_ok: bool = False,
     **params: Any,
 ) -> SuiteResult:
-    """Query the stage's frame from DuckDB and validate it with the stage's suite.
+    """Query the stage's frame for the window ``start..end`` (inclusive; ``end`` defaults
+    to ``start``, both None = all history) from DuckDB and validate it with the stage's
+    suite, in one pass.
 
     ``params`` go to the module's ``build_suite``.  Missing tables give a failed
     result with a clear ``error`` (or ``skipped=True`` if ``missing_ok``); a query
@@ -503,6 +628,8 @@ def validate_stage(
     import duckdb
 
     t0 = time.perf_counter()
+    start, end = window(start, end)
+    label = window_label(start, end)
     module = stage_module(stage)
     required = tuple(getattr(module, "REQUIRED_TABLES", ()))
     existing = _existing_tables(con)
@@ -511,7 +638,7 @@ def validate_stage(
         msg = f"stage {stage!r}: missing table(s) {', '.join(missing)}"
         return _problem_result(
             stage,
-            listing_date,
+            label,
             msg,
             "table_exists",
             skipped=missing_ok,
@@ -519,14 +646,14 @@ def validate_stage(
         )
 
     suite = module.build_suite(**params)
-    sql, sql_params = module.query(listing_date)
+    sql, sql_params = module.query(start, end)
     try:
         df = con.execute(sql, sql_params).df()
     except duckdb.CatalogException as exc:
         msg = f"stage {stage!r}: {str(exc).splitlines()[0]}"
         return _problem_result(
             stage,
-            listing_date,
+            label,
             msg,
             "table_exists",
             skipped=missing_ok,
@@ -536,13 +663,13 @@ def validate_stage(
         msg = f"stage {stage!r}: query failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
         return _problem_result(
             stage,
-            listing_date,
+            label,
             msg,
             "query_succeeds",
             skipped=False,
             seconds=time.perf_counter() - t0,
         )
-    return validate_frame(suite, df, listing_date=listing_date)
+    return validate_frame(suite, df, listing_date=label)
 
 
 # --------------------------------------------------------------------------- reports
@@ -592,13 +719,28 @@ def save_report(result: SuiteResult, directory: Path, *, html: bool = True) -> P
     return path
 
 
-# --------------------------------------------------------------------------- one day
+# --------------------------------------------------------------------------- a window
 def run_suite(
-    con: duckdb.DuckDBPyConnection, stage: str, listing_date: dt.date | None
-) -> SuiteResult | str:
-    """Validate one stage; a string (the reason) when the date has nothing to validate."""
-    if listing_date is not None:
-        reason = empty_day_reason(con, listing_date)
-        if reason:
-            return reason
-    return validate_stage(con, stage, listing_date)
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    start: dt.date | str | None,
+    end: dt.date | str | None = None,
+    **params: Any,
+) -> SuiteResult | Skipped:
+    """Validate one stage over the listing dates ``start..end`` (``end`` defaults to
+    ``start``; ``start=None``: all history, nothing skipped) in one pass.
+
+    The window's empty dates (no listing landed, none published, no paper cards) are
+    skipped: listed in ``skipped_dates`` with their reasons.  When every date is empty
+    the outcome is a :class:`Skipped` (a ``str``, the reason) instead of a SuiteResult.
+    """
+    start, end = window(start, end)
+    if start is None:
+        return validate_stage(con, stage, None, **params)
+    reasons = {d.isoformat(): why for d, why in empty_day_reasons(con, start, end).items()}
+    label = window_label(start, end)
+    if len(reasons) == (end - start).days + 1:
+        return Skipped(stage, label, reasons)
+    result = validate_stage(con, stage, start, end, **params)
+    result.skipped_dates = reasons
+    return result

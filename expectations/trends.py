@@ -2,11 +2,12 @@
 
 Frame = UNION ALL BY NAME of three row kinds, told apart by ``source_table``:
 
-* ``summary`` (always exactly one row, so "is the window empty?" is checkable
-  even when both tables have no rows for the day): ``summary_date`` (the
-  listing date, or the latest ``paper_appearances`` date when None),
-  ``listed_papers`` (papers that appeared that day), ``daily_rows``,
-  ``trend_rows`` (rows of each table for that date).
+* ``summary`` (exactly one row per date of the window, so "is the day empty?" is
+  checkable date by date even when both tables have no rows for a day):
+  ``summary_date`` (every date of the window; with no window, every date of
+  ``paper_appearances``, or one null date when it is empty), ``listed_papers``
+  (papers that appeared that day), ``daily_rows``, ``trend_rows`` (rows of each
+  table for that date).
 * ``keyword_daily`` rows: ``listing_date, keyphrase_norm, papers, papers_listed``
   plus ``appearances_listed`` (papers in ``paper_appearances`` that day).
 * ``keyword_trends`` rows: ``as_of_date, keyphrase_norm, papers_current,
@@ -14,8 +15,8 @@ Frame = UNION ALL BY NAME of three row kinds, told apart by ``source_table``:
 
 Column-map expectations ignore nulls, so columns that only exist for one row
 kind need no row condition; where nulls matter a ``row_condition`` on
-``source_table`` is used.  With ``listing_date=None`` all daily/trend rows are
-checked and the summary is for the latest listed day.
+``source_table`` is used.  With a window ``start..end`` the daily rows of its
+listing dates and the trend rows ``as_of`` its dates are checked; with None, all.
 """
 
 from __future__ import annotations
@@ -23,25 +24,37 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, col, expect, new_suite
+from expectations.runner import WARN, col, expect, new_suite, window, window_params
 
 NAME = "trends"
 REQUIRED_TABLES = ("keyword_daily", "keyword_trends", "paper_appearances")
 STATUSES = ("new", "rising", "falling", "steady")
 
 _BODY = """
-WITH d AS (
-    SELECT coalesce(CAST(? AS DATE), (SELECT max(listing_date) FROM paper_appearances)) AS day
+WITH days AS (
+    {days}
 ),
 listed AS (
-    SELECT listing_date, count(DISTINCT paper_id) AS n FROM paper_appearances GROUP BY listing_date
+    SELECT listing_date, count(DISTINCT paper_id) AS n
+    FROM paper_appearances {appearances_filter}
+    GROUP BY listing_date
+),
+daily_n AS (
+    SELECT listing_date, count(*) AS n FROM keyword_daily AS kd {daily_filter} GROUP BY 1
+),
+trend_n AS (
+    SELECT as_of_date, count(*) AS n FROM keyword_trends AS kt {trends_filter} GROUP BY 1
 )
+SELECT * FROM (
 SELECT 'summary' AS source_table,
-       d.day AS summary_date,
-       coalesce((SELECT n FROM listed WHERE listed.listing_date = d.day), 0) AS listed_papers,
-       (SELECT count(*) FROM keyword_daily AS kd WHERE kd.listing_date = d.day) AS daily_rows,
-       (SELECT count(*) FROM keyword_trends AS kt WHERE kt.as_of_date = d.day) AS trend_rows
-FROM d
+       days.day AS summary_date,
+       coalesce(listed.n, 0) AS listed_papers,
+       coalesce(daily_n.n, 0) AS daily_rows,
+       coalesce(trend_n.n, 0) AS trend_rows
+FROM days
+LEFT JOIN listed ON listed.listing_date = days.day
+LEFT JOIN daily_n ON daily_n.listing_date = days.day
+LEFT JOIN trend_n ON trend_n.as_of_date = days.day
 UNION ALL BY NAME
 SELECT 'keyword_daily' AS source_table,
        kd.listing_date, kd.keyphrase_norm, kd.papers, kd.papers_listed,
@@ -55,25 +68,44 @@ SELECT 'keyword_trends' AS source_table,
        kt.share_current, kt.share_reference, kt.z_score, kt.status
 FROM keyword_trends AS kt
 {trends_filter}
+)
+ORDER BY CASE source_table WHEN 'summary' THEN 0 WHEN 'keyword_daily' THEN 1 ELSE 2 END,
+         coalesce(summary_date, listing_date, as_of_date), keyphrase_norm
 """
-QUERY_ALL = _BODY.format(daily_filter="", trends_filter="")
+_ALL_DAYS = """SELECT DISTINCT listing_date AS day FROM paper_appearances
+    UNION ALL
+    SELECT CAST(NULL AS DATE) AS day WHERE NOT EXISTS (SELECT 1 FROM paper_appearances)"""
+_WINDOW_DAYS = """SELECT CAST(unnest(generate_series(
+        CAST($start AS DATE), CAST($end AS DATE), INTERVAL 1 DAY)) AS DATE) AS day"""
+QUERY_ALL = _BODY.format(days=_ALL_DAYS, appearances_filter="", daily_filter="", trends_filter="")
 QUERY = _BODY.format(
-    daily_filter="WHERE kd.listing_date = CAST(? AS DATE)",
-    trends_filter="WHERE kt.as_of_date = CAST(? AS DATE)",
+    days=_WINDOW_DAYS,
+    appearances_filter="WHERE listing_date BETWEEN $start AND $end",
+    daily_filter="WHERE kd.listing_date BETWEEN $start AND $end",
+    trends_filter="WHERE kt.as_of_date BETWEEN $start AND $end",
 )
 
 
-def query(listing_date: dt.date | None) -> tuple[str, list[Any]]:
-    if listing_date is None:
-        return QUERY_ALL, [None]
-    return QUERY, [listing_date, listing_date, listing_date]
+def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
+    """Summary rows (one per date) + daily and trend rows of ``start..end`` (None: all)."""
+    start, end = window(start, end)
+    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
 
 
 def build_suite(*, max_abs_z: float = 1_000.0) -> Any:
     is_trend = col("source_table") == "keyword_trends"
     day_has_listing = col("listed_papers") > 0  # only the summary row has listed_papers
     e = [
-        # windows non-empty when there was a listing
+        expect(
+            "ExpectColumnDistinctValuesToContainSet",
+            column="source_table",
+            value_set=["summary"],
+            why=(
+                "the per-date summary rows are missing (query changed): the empty-window gates "
+                "below would pass without looking"
+            ),
+        ),
+        # windows non-empty when there was a listing (one summary row per date)
         expect(
             "ExpectColumnValuesToBeBetween",
             column="daily_rows",

@@ -6,7 +6,10 @@
   it, and the result names that expectation with the right severity (and a
   test checks that no expectation is left without such a case);
 * end-to-end ``validate_stage`` cases against DuckDB (file and in-memory),
-  missing tables/columns, and ``save_report``.
+  missing tables/columns, and ``save_report``;
+* windows: a multi-date window is one pass that names the failing dates, rows outside
+  the window are not reported, whole-table invariants (papers id uniqueness) are, and
+  ``run_suite`` skips the window's empty dates.
 """
 
 from __future__ import annotations
@@ -26,12 +29,17 @@ from expectations.runner import (
     ERROR,
     STAGES,
     WARN,
+    Skipped,
     catalog,
+    run_suite,
     save_report,
     stage_module,
     validate_frame,
     validate_stage,
+    window,
+    window_label,
 )
+from transforms.warehouse import empty_day_reason
 
 D0 = dt.date(2024, 2, 29)
 D = dt.date(2024, 3, 1)
@@ -66,7 +74,7 @@ CREATE TABLE keyword_trends (
     share_current DOUBLE, share_reference DOUBLE, z_score DOUBLE, status VARCHAR);
 """
 
-# papers 1..5 listed on D0, papers 1..6 listed on D
+# papers 1..5 listed on D0, papers 1..6 listed on D (paper 6 is outside a D0 window)
 LISTED = {D0: [1, 2, 3, 4, 5], D: [1, 2, 3, 4, 5, 6]}
 
 
@@ -145,9 +153,9 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         FROM keyword_daily c
         LEFT JOIN keyword_daily r
                ON r.keyphrase_norm = c.keyphrase_norm AND r.listing_date = c.listing_date - 1
-        WHERE c.listing_date = ?
+        WHERE c.listing_date IN (?, ?)
         """,
-        [D],
+        [D0, D],
     )
 
 
@@ -265,6 +273,14 @@ CASES = [
     ),
     (
         "raw_listings",
+        "date with too few records",
+        lambda f: _set(f, 0, date_rows=0),
+        "expect_column_values_to_be_between",
+        "date_rows",
+        ERROR,
+    ),
+    (
+        "raw_listings",
         "partial pasted page",
         lambda f: f.head(2).assign(page_cards=2),
         "expect_column_values_to_be_between",
@@ -348,7 +364,7 @@ CASES = [
         "duplicate position",
         lambda f: _set(f, 1, position=1),
         "expect_compound_columns_to_be_unique",
-        "source_file,position",
+        "listing_date,source_file,position",
         ERROR,
     ),
     (
@@ -404,7 +420,7 @@ CASES = [
         "repeated card",
         lambda f: _set(f, 1, title=f["title"].iloc[0]),
         "expect_compound_columns_to_be_unique",
-        "source_file,title",
+        "listing_date,source_file,title",
         WARN,
     ),
     (
@@ -434,10 +450,34 @@ CASES = [
     ),
     (
         "papers",
+        "summary row missing",
+        lambda f: f[f["source_table"] != "summary"],
+        "expect_column_distinct_values_to_contain_set",
+        "source_table",
+        ERROR,
+    ),
+    (
+        "papers",
         "empty table",
-        lambda f: f.head(0),
-        "expect_table_row_count_to_be_between",
-        None,
+        lambda f: _set(f, _summary_row(f), table_rows=0),
+        "expect_column_values_to_be_between",
+        "table_rows",
+        ERROR,
+    ),
+    (
+        "papers",
+        "null id somewhere in the table",
+        lambda f: _set(f, _summary_row(f), null_ids=1),
+        "expect_column_values_to_be_between",
+        "null_ids",
+        ERROR,
+    ),
+    (
+        "papers",
+        "duplicate id somewhere in the table",
+        lambda f: _set(f, _summary_row(f), duplicate_ids=2),
+        "expect_column_values_to_be_between",
+        "duplicate_ids",
         ERROR,
     ),
     (
@@ -737,6 +777,14 @@ CASES = [
     # ---- trends (union frame: summary / keyword_daily / keyword_trends rows)
     (
         "trends",
+        "summary rows missing",
+        lambda f: f[f["source_table"] != "summary"],
+        "expect_column_distinct_values_to_contain_set",
+        "source_table",
+        ERROR,
+    ),
+    (
+        "trends",
         "daily window empty",
         lambda f: _set(f, _summary_row(f), daily_rows=0),
         "expect_column_values_to_be_between",
@@ -947,8 +995,19 @@ def test_min_rows_param(clean_frames):
     result = validate_frame(suite, clean_frames["raw_listings"])
     assert not result.success
     (hit,) = result.failed
-    assert hit.expectation == "expect_table_row_count_to_be_between"
-    assert hit.observed == {"observed_value": 6}
+    assert hit.expectation == "expect_column_values_to_be_between" and hit.column == "date_rows"
+    assert hit.observed["unexpected_count"] == 6
+    assert hit.dates == [D.isoformat()]
+
+
+def test_min_rows_is_per_date_in_a_window():
+    """D0 has 5 records, D has 6: min_rows=6 fails D0 only, even though the window has 11."""
+    suite = stage_module("raw_listings").build_suite(min_rows=6)
+    result = validate_stage(memory_db(), "raw_listings", D0, D, min_rows=6)
+    assert result.row_count == 11 and not result.success
+    (hit,) = result.failed
+    assert hit.column == "date_rows" and hit.dates == [D0.isoformat()]
+    assert len(suite.expectations) == result.evaluated
 
 
 def test_python_date_objects_are_accepted(suites, clean_frames):
@@ -990,7 +1049,7 @@ SQL_CASES = [
         "INSERT INTO raw.listings "
         "SELECT * FROM raw.listings WHERE listing_date = DATE '2024-03-01'",
         "expect_compound_columns_to_be_unique",
-        "source_file,position",
+        "listing_date,source_file,position",
     ),
     (
         "keyphrases",
@@ -1121,3 +1180,212 @@ def test_gx_imported_once():
     first = runner.gx()
     assert runner.gx() is first
     assert runner.GX_IMPORT_SECONDS is not None
+
+
+# --------------------------------------------------------------------------- windows
+def _paper_id(i: int) -> str:
+    return duckdb.sql(f"SELECT md5('paper-{i}')[1:16]").fetchone()[0]
+
+
+def test_window_bounds_and_labels():
+    assert window(D) == (D, D) and window(D0, D) == (D0, D) and window(None) == (None, None)
+    assert window("2024-03-01") == (D, D)
+    assert window_label(D) == "2024-03-01" and window_label(D, D) == "2024-03-01"
+    assert window_label(D0, D) == "2024-02-29..2024-03-01" and window_label(None) is None
+    with pytest.raises(ValueError):
+        window(D, D0)
+    with pytest.raises(ValueError):
+        window(None, D)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_clean_multi_date_window_passes_in_one_pass(stage):
+    result = validate_stage(memory_db(), stage, D0, D)
+    assert result.success and result.failed == [], result.to_json()
+    assert result.listing_date == "2024-02-29..2024-03-01"
+
+
+def test_window_selects_the_window_rows():
+    con = memory_db()
+    rows = {}
+    for stage in STAGES:
+        for bounds in ((D0, D0), (D, D), (D0, D)):
+            sql, params = stage_module(stage).query(*bounds)
+            rows[stage, bounds] = con.execute(sql, params).df()
+    assert [len(rows["raw_listings", b]) for b in ((D0, D0), (D, D), (D0, D))] == [5, 6, 11]
+    # papers: the window's papers (1..5 on D0; 1..6 on D, re-listed ones included) + summary
+    papers = {b: rows["papers", b] for b in ((D0, D0), (D, D), (D0, D))}
+    assert [len(f) for f in papers.values()] == [6, 7, 7]
+    assert _paper_id(6) not in set(papers[D0, D0]["paper_id"])
+    assert all((f["source_table"] == "summary").sum() == 1 for f in papers.values())
+    assert set(papers[D0, D0]["table_rows"].dropna()) == {6}  # whole table, not the window
+    assert [len(rows["keyphrases", b]) for b in ((D0, D0), (D, D))] == [15, 18]
+    # trends: one summary row per date of the window
+    summary = rows["trends", (D0, D)].query("source_table == 'summary'")
+    assert [d.date() for d in summary["summary_date"]] == [D0, D]
+    assert list(summary["listed_papers"]) == [5, 6]
+
+
+def test_duplicate_paper_id_outside_the_window_is_still_caught():
+    con = memory_db()
+    con.execute("INSERT INTO papers SELECT * FROM papers WHERE paper_id = ?", [_paper_id(6)])
+    result = validate_stage(con, "papers", D0)  # paper 6 is not listed on D0
+    assert result.row_count == 6  # five papers of the window + the summary row
+    assert not result.success
+    (hit,) = result.failed
+    assert (hit.expectation, hit.column) == ("expect_column_values_to_be_between", "duplicate_ids")
+    assert hit.sample_rows[0]["duplicate_id_sample"] == _paper_id(6)
+    inside = validate_stage(con, "papers", D)  # in the window: the offending rows as well
+    assert {(f.expectation, f.column) for f in inside.failed} == {
+        ("expect_column_values_to_be_between", "duplicate_ids"),
+        ("expect_column_values_to_be_unique", "paper_id"),
+    }
+
+
+def test_null_paper_id_outside_the_window_is_still_caught():
+    con = memory_db()
+    con.execute("UPDATE papers SET paper_id = NULL WHERE paper_id = ?", [_paper_id(6)])
+    result = validate_stage(con, "papers", D0)
+    assert [(f.expectation, f.column) for f in result.failed] == [
+        ("expect_column_values_to_be_between", "null_ids")
+    ]
+
+
+# (stage, SQL that breaks a row of D0 or of paper 6 only, window without it, window with
+# it, failing expectation, column, dates named)
+OUTSIDE_CASES = [
+    (
+        "raw_listings",
+        "UPDATE raw.listings SET title = repeat('x', 1500) "
+        "WHERE listing_date = DATE '2024-02-29' AND \"position\" = 2",
+        (D, D),
+        (D0, D),
+        "expect_column_value_lengths_to_be_between",
+        "title",
+        ["2024-02-29"],
+    ),
+    (
+        "papers",
+        f"UPDATE papers SET code_url = 'javascript:alert(1)' WHERE paper_id = '{_paper_id(6)}'",
+        (D0, D0),
+        (D0, D),
+        "expect_column_values_to_match_regex",
+        "code_url",
+        [],
+    ),
+    (
+        "keyphrases",
+        f"DELETE FROM raw.paper_keyphrases WHERE paper_id = '{_paper_id(6)}' AND rank = 2",
+        (D0, D0),
+        (D, D),
+        "expect_column_pair_values_to_be_equal",
+        "max_rank,n_keyphrases",
+        [],
+    ),
+    (
+        "trends",
+        "UPDATE keyword_daily SET papers = 0 WHERE listing_date = DATE '2024-02-29' "
+        "AND keyphrase_norm = 'diffusion models'",
+        (D, D),
+        (D0, D),
+        "expect_column_values_to_be_between",
+        "papers",
+        ["2024-02-29"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "stage,sql,without,within,expectation,column,dates",
+    OUTSIDE_CASES,
+    ids=[c[0] for c in OUTSIDE_CASES],
+)
+def test_bad_row_outside_the_window_is_not_reported(
+    stage, sql, without, within, expectation, column, dates
+):
+    con = memory_db()
+    con.execute(sql)
+    excluded = validate_stage(con, stage, *without)
+    assert excluded.success and excluded.failed == [], excluded.to_json()
+    included = validate_stage(con, stage, *within)
+    hits = [f for f in included.failed if (f.expectation, f.column) == (expectation, column)]
+    assert hits and not included.success, included.to_json()
+    assert hits[0].dates == dates
+
+
+def test_window_with_one_date_missing_its_trends_fails_naming_that_date():
+    con = memory_db()
+    con.execute("DELETE FROM keyword_trends WHERE as_of_date = ?", [D0])
+    result = validate_stage(con, "trends", D0, D)
+    assert not result.success
+    (hit,) = result.failed
+    assert (hit.expectation, hit.column) == ("expect_column_values_to_be_between", "trend_rows")
+    assert hit.dates == [D0.isoformat()]
+    assert [(r["summary_date"], r["trend_rows"]) for r in hit.sample_rows] == [(D0.isoformat(), 0)]
+    assert validate_stage(con, "trends", D).success  # D alone still has its trends
+
+
+def test_orphan_keyphrases_are_found_whatever_the_window():
+    con = memory_db()
+    con.execute(
+        "INSERT INTO raw.paper_keyphrases "
+        "VALUES ('ffffffffffffffff', 1, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')"
+    )
+    for bounds in ((D0, D0), (D, D), (None, None)):
+        result = validate_stage(con, "keyphrases", *bounds)
+        (hit,) = result.failed
+        assert (hit.expectation, hit.column) == (
+            "expect_column_values_to_be_in_set",
+            "paper_exists",
+        )
+        assert hit.sample_rows[0]["paper_id"] == "ffffffffffffffff"
+
+
+# --------------------------------------------------------------------------- run_suite
+EMPTY1, EMPTY2 = dt.date(2024, 2, 27), dt.date(2024, 2, 28)  # nothing landed
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_run_suite_one_date_and_all_history(stage):
+    con = memory_db()
+    one = run_suite(con, stage, D)
+    assert isinstance(one, runner.SuiteResult) and one.success
+    assert one.listing_date == "2024-03-01" and one.skipped_dates == {}
+    assert run_suite(con, stage, "2024-03-01").listing_date == "2024-03-01"
+    every = run_suite(con, stage, None)
+    assert every.success and every.listing_date is None
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_run_suite_skips_the_empty_dates_of_a_window(stage):
+    con = memory_db()
+    result = run_suite(con, stage, EMPTY1, D)
+    assert isinstance(result, runner.SuiteResult) and result.success, result.to_json()
+    assert result.listing_date == "2024-02-27..2024-03-01"
+    assert result.skipped_dates == {
+        "2024-02-27": "no listing landed for 2024-02-27",
+        "2024-02-28": "no listing landed for 2024-02-28",
+    }
+    assert result.to_json()["skipped_dates"] == result.skipped_dates
+
+
+def test_run_suite_on_empty_dates_is_skipped():
+    con = memory_db()
+    one = run_suite(con, "papers", EMPTY1)
+    # what `papertrends validate --date` relies on: a str, the date's reason
+    assert isinstance(one, str) and isinstance(one, Skipped)
+    assert one == empty_day_reason(con, EMPTY1) == "no listing landed for 2024-02-27"
+    assert one.skipped and one.success and one.listing_date == "2024-02-27"
+    both = run_suite(con, "trends", EMPTY1, EMPTY2)
+    assert isinstance(both, Skipped) and both.listing_date == "2024-02-27..2024-02-28"
+    assert set(both.skipped_dates) == {"2024-02-27", "2024-02-28"}
+    assert "no listing landed for 2024-02-28" in both
+    assert both.to_json()["skipped"] is True
+    json.dumps(both.to_json())
+
+
+def test_save_report_of_a_window(tmp_path):
+    result = validate_stage(memory_db(), "trends", D0, D)
+    path = save_report(result, tmp_path, html=False)
+    assert path.name == "trends__2024-02-29..2024-03-01.json"
+    assert json.loads(path.read_text())["listing_date"] == "2024-02-29..2024-03-01"

@@ -2,16 +2,19 @@
 
 A failed *error* expectation fails the check with ERROR severity, which stops the assets
 downstream (and so the digest); failed *warn* expectations fail it with WARN severity
-and let the run go on. Each run's report is saved as JSON (and GE's HTML) under
-``publish/validation/<date>/``.
+and let the run go on. A run validates its partition range in one pass per suite (a
+backfill too; the range's empty dates are skipped, with their reasons), and saves one
+report as JSON (and GE's HTML) under ``publish/validation/<date>/`` for one date, or
+``publish/validation/<start>..<end>/`` for a range.
 """
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import dagster as dg
 
-from expectations.runner import SuiteResult, run_suite, save_report
+from expectations.runner import Skipped, SuiteResult, run_suite, save_report, window_label
 from orchestration.defs.partitions import daily_partitions
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
@@ -23,57 +26,81 @@ STAGE_ASSETS = {
     "trends": dg.AssetKey(["keyword_trends"]),
 }
 
+#: dates named in one cell of the failed-expectations table
+MAX_DATES_SHOWN = 5
+
+
+def report_folder(publish: Path, start: dt.date, end: dt.date) -> Path:
+    """``publish/validation/<date>/`` for one date, ``.../<start>..<end>/`` for a range."""
+    return Path(publish) / "validation" / window_label(start, end)
+
+
+def save_window_report(
+    outcome: SuiteResult | Skipped, publish: Path, start: dt.date, end: dt.date
+) -> str | None:
+    """The window's report, saved; None when every date was empty (nothing validated)."""
+    if isinstance(outcome, Skipped):
+        return None
+    return str(save_report(outcome, report_folder(publish, start, end)))
+
+
+def _dates_cell(dates: list[str]) -> str:
+    shown = ", ".join(dates[:MAX_DATES_SHOWN])
+    return shown + (f" (+{len(dates) - MAX_DATES_SHOWN})" if len(dates) > MAX_DATES_SHOWN else "")
+
 
 def check_result(
-    stage: str, outcomes: dict[str, SuiteResult | str], reports: dict[str, str]
+    stage: str, outcome: SuiteResult | Skipped, report: str | None = None, *, days: int = 1
 ) -> dg.AssetCheckResult:
-    """GE results (one per date) as one Dagster check result.
+    """A suite's result over the run's window as one Dagster check result.
 
-    The failing expectations, their observed values and sample rows go in the metadata;
-    a date with nothing to validate (empty day) is listed under ``skipped``.
+    The failing expectations (with the dates of their offending rows), their observed
+    values and sample rows go in the metadata; the window's dates with nothing to
+    validate (empty days) are listed under ``skipped``. ``days``: dates in the window.
     """
-    results = {k: o for k, o in outcomes.items() if not isinstance(o, str)}
-    skipped = {k: o for k, o in outcomes.items() if isinstance(o, str)}
-    failed = [(key, f.to_json()) for key, r in results.items() for f in r.failed]
+    failed = [f.to_json() for f in outcome.failed]
     table = markdown_table(
         [
             (
-                key,
+                _dates_cell(f["dates"]),
                 f["severity"],
                 f["expectation"],
                 f["column"] or "",
                 json.dumps(f["observed"], default=str),
             )
-            for key, f in failed
+            for f in failed
         ],
-        ["date", "severity", "expectation", "column", "observed"],
+        ["dates", "severity", "expectation", "column", "observed"],
     )
+    skipped = outcome.skipped_dates
     metadata = {
         "suite": stage,
-        "dates": len(outcomes),
-        "evaluated": sum(r.evaluated for r in results.values()),
-        "rows": sum(r.row_count for r in results.values()),
-        "failed_errors": sum(len(r.errors) for r in results.values()),
-        "failed_warnings": sum(len(r.warnings) for r in results.values()),
-        "seconds": round(sum(r.seconds for r in results.values()), 3),
+        "window": outcome.listing_date or "all",
+        "validated_dates": days - len(skipped),
+        "skipped_dates": len(skipped),
+        "evaluated": outcome.evaluated,
+        "rows": outcome.row_count,
+        "failed_errors": len(outcome.errors),
+        "failed_warnings": len(outcome.warnings),
+        "seconds": round(outcome.seconds, 3),
         "failed_expectations": dg.MetadataValue.md(table if failed else "all expectations met"),
         "sample_rows": dg.MetadataValue.json(
-            {f"{key} {f['expectation']}": f["sample_rows"] for key, f in failed if f["sample_rows"]}
+            {
+                f"{f['expectation']}({f['column'] or ''})": f["sample_rows"]
+                for f in failed
+                if f["sample_rows"]
+            }
         ),
     }
-    errors = [r.error for r in results.values() if r.error]
-    if errors:
-        metadata["error"] = "; ".join(errors)
+    if outcome.error:
+        metadata["error"] = outcome.error
     if skipped:
         metadata["skipped"] = "; ".join(skipped.values())
-    if len(reports) == 1:
-        metadata["report"] = dg.MetadataValue.path(next(iter(reports.values())))
-    elif reports:
-        metadata["reports"] = dg.MetadataValue.json(reports)
-    any_error = any(r.errors for r in results.values())
+    if report:
+        metadata["report"] = dg.MetadataValue.path(report)
     return dg.AssetCheckResult(
         passed=not failed,
-        severity=dg.AssetCheckSeverity.ERROR if any_error else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR if outcome.errors else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
     )
 
@@ -87,16 +114,12 @@ def _make_check(stage: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite `expectations/{stage}.py` (gate).",
     )
     def _check(context: dg.AssetCheckExecutionContext, papertrends: PapertrendsHome):
-        outcomes = {}
+        keys = context.partition_key_range  # one date, or a backfill's whole range
+        start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
         with papertrends.connect(read_only=True) as con:
-            for key in context.partition_keys:  # one date, or a range in a backfill
-                outcomes[key] = run_suite(con, stage, dt.date.fromisoformat(key))
-        reports = {}
-        for key, outcome in outcomes.items():
-            if not isinstance(outcome, str):
-                folder = papertrends.publish / "validation" / key
-                reports[key] = str(save_report(outcome, folder))
-        return check_result(stage, outcomes, reports)
+            outcome = run_suite(con, stage, start, end)  # one pass over the range
+        report = save_window_report(outcome, papertrends.publish, start, end)
+        return check_result(stage, outcome, report, days=(end - start).days + 1)
 
     return _check
 

@@ -403,30 +403,38 @@ _LEADING_FILLER = frozenset(
 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 
-# Word flags of _Cleaner (bit set).
+# Word flags of _Cleaner (bit set); a _STOP word has no other flag, so _HEAD and _MOD imply
+# "not a stopword".
 _STOP, _HEAD, _MOD, _VGER, _FILL = 1, 2, 4, 8, 16
+# The word-level parts of _is_boilerplate: a normal-form token is a verb form; every token is
+# generic; the word is one token that is vague alone (stopword, < 2 chars, weak single word);
+# the word has no token at all (then the phrase takes the exact _is_boilerplate path).
+_VERBY, _GENERIC, _WEAK1, _EMPTY = 32, 64, 128, 256
 
 
 class _Cleaner:
     """Steps 2-3 for one stopword list, cached: a candidate's lowercase form -> ``(norm,
-    words)`` or None (rejected). Word flags and normal-form tokens are cached per word,
-    verdicts per phrase; both are pure functions of the text, so the caches never change a
-    result. The phrase cache is emptied when it reaches ``max_phrases`` entries (bounded
-    memory on long runs). A phrase's normal-form tokens are its words' tokens in a row
-    (:func:`_norm_tokens` never joins across whitespace)."""
+    words, sub-phrases)`` (see _NORM) or None (rejected). Word flags (part of speech, stopword, the word-level
+    boilerplate tests) and normal-form tokens are cached per word, verdicts per phrase; both
+    are pure functions of the text, so the caches never change a result. The phrase cache is
+    emptied when it reaches ``max_phrases`` entries (bounded memory on long runs). A phrase's
+    normal-form tokens are its words' tokens in a row (:func:`_norm_tokens` never joins across
+    whitespace)."""
 
     def __init__(self, stopwords: frozenset[str], max_phrases: int = 500_000):
         self.stopwords = stopwords
         self.max_phrases = max_phrases
         self.words: dict[str, tuple[int, tuple[str, ...]]] = {}
-        self.phrases: dict[str, tuple | None] = {}
+        self.phrases: dict[str, tuple[str, tuple[str, ...], Sequence[str]] | None] = {}
 
     def word(self, w: str) -> tuple[int, tuple[str, ...]]:
         """(flags, normal-form tokens) of a lowercase word: :func:`_word_class`,
-        :func:`_verb_gerund` and the head/filler tests of :func:`_np_like`, inlined."""
+        :func:`_verb_gerund`, the head/filler tests of :func:`_np_like` and the word-level
+        tests of :func:`_is_boilerplate`, inlined."""
         info = self.words.get(w)
         if info is not None:
             return info
+        tokens = _norm_tokens(w)
         if w in self.stopwords or len(w) < 2 or not _HAS_LETTER.search(w):
             f = _STOP
         else:
@@ -447,7 +455,17 @@ class _Cleaner:
                 f |= _VGER
             if w in _LEADING_FILLER:
                 f |= _FILL
-        info = self.words[w] = (f, _norm_tokens(w))
+            if not VERB_FORMS.isdisjoint(tokens):
+                f |= _VERBY
+            if GENERIC_WORDS.issuperset(tokens):
+                f |= _GENERIC
+            if not tokens:
+                f |= _EMPTY
+            elif len(tokens) == 1:
+                t = tokens[0]
+                if t in WEAK_SINGLE_WORDS or len(t) < 2 or t in _stopwords():
+                    f |= _WEAK1
+        info = self.words[w] = (f, tokens)
         return info
 
     def phrase(self, low: str, ws: list[str] | None = None) -> tuple | None:
@@ -455,43 +473,79 @@ class _Cleaner:
         its words when the caller has split it already."""
         verdict = self.phrases.get(low, False)
         if verdict is False:
-            verdict = self._judge(low, ws)
-            if len(self.phrases) >= self.max_phrases:
-                self.phrases.clear()
-            self.phrases[low] = verdict
+            verdict = self.judge(low, ws)
+        return verdict
+
+    def judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
+        """:meth:`phrase` for a phrase known not to be cached: judge it, cache the verdict."""
+        verdict = self._judge(low, ws)
+        phrases = self.phrases
+        if len(phrases) >= self.max_phrases:
+            phrases.clear()
+        phrases[low] = verdict
         return verdict
 
     def _judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
         if ws is None:
             ws = low.split()
-        if not ws:
-            return None
-        known = self.words.get
-        infos = []
-        for w in ws:
-            info = known(w) or self.word(w)
-            if info[0] & _STOP:
+        get = self.words.get
+        n = len(ws)
+        if n == 2:  # the most common shape, unrolled
+            w0, w1 = ws
+            f0, t0 = get(w0) or self.word(w0)
+            f1, t1 = get(w1) or self.word(w1)
+            if not f1 & _HEAD or not f0 & _MOD or f0 & (_VGER | _FILL):
                 return None
-            infos.append(info)
-        if not infos[-1][0] & _HEAD:
-            return None
-        words = infos[0][1]
-        if len(infos) > 1:
-            for info in infos[:-1]:
-                if not info[0] & _MOD:
+            if (f0 | f1) & _VERBY or f0 & f1 & _GENERIC:
+                return None
+            words = t0 + t1
+            if (f0 | f1) & _EMPTY:
+                return self._exact(words)
+            norm = " ".join(words)
+            subs = words if len(words) == 2 else _sub_phrases(words)
+        elif n == 1:
+            w = ws[0]
+            f, words = get(w) or self.word(w)
+            if not f & _HEAD or f & (_VERBY | _GENERIC | _WEAK1):
+                return None
+            if f & _EMPTY:
+                return self._exact(words)
+            norm = words[0] if len(words) == 1 else " ".join(words)
+            subs = () if len(words) == 1 else _sub_phrases(words)
+        elif ws:
+            infos = [get(w) or self.word(w) for w in ws]
+            last_f, last_tokens = infos[-1]
+            if not last_f & _HEAD or infos[0][0] & (_VGER | _FILL):
+                return None
+            any_f = all_f = last_f
+            words = ()
+            for f, tokens in infos[:-1]:
+                if not f & _MOD:
                     return None
-            if infos[0][0] & (_VGER | _FILL):
+                any_f |= f
+                all_f &= f
+                words += tokens
+            words += last_tokens
+            if any_f & _VERBY or all_f & _GENERIC:
                 return None
-            for info in infos[1:]:
-                words += info[1]
+            if any_f & _EMPTY:
+                return self._exact(words)
+            norm = " ".join(words)
+            subs = _sub_phrases(words)
+        else:
+            return None
+        if norm in BOILERPLATE_PHRASES or "state of the art" in norm:
+            return None
+        if norm[:1].isdigit() and _NUMERIC_PHRASE.fullmatch(norm):
+            return None
+        return norm, words, subs
+
+    @staticmethod
+    def _exact(words: tuple[str, ...]) -> tuple | None:
         norm = " ".join(words)
         if _is_boilerplate(norm, words):
             return None
-        n = len(words)
-        if n == 1:
-            return norm, words, norm, frozenset(words), ()
-        subs = tuple(words[i:j] for i in range(n) for j in range(i + 1, n + 1 if i else n))
-        return norm, words, "".join(words), frozenset(words), subs
+        return norm, words, () if len(words) == 1 else _sub_phrases(words)
 
 
 _CLEANERS: dict[str, _Cleaner] = {}
@@ -591,12 +645,13 @@ def build_corpus_stats_parallel(texts: Sequence[str], workers: int | None = None
 
 
 # A candidate (one normal form, its written forms merged) is a list, cheaper to make than an
-# object: [phrase info (see _Cleaner._judge), best YAKE score h (rounded), summed frequency
-# tf, {written form: frequency} in order of score].
-_INFO, _H, _TF, _FORMS = 0, 1, 2, 3
-# Phrase info, computed once per phrase: (norm, words, words without spaces, bag of words,
-# the contiguous shorter word sequences inside it).
-_NORM, _WORDS, _SQUASHED, _BAG, _SUBS = 0, 1, 2, 3, 4
+# object: [phrase info (see _Cleaner._judge), best YAKE score h (as yake-rust gives it,
+# rounded where ranked), summed frequency tf (0 until _term_frequency computes it),
+# {written form: its lowercase} in order of score, the first form's lowercase].
+_INFO, _H, _TF, _FORMS, _LOW = 0, 1, 2, 3, 4
+# Phrase info, computed once per phrase: (norm, words, the normal forms of the contiguous
+# shorter word sequences inside it).
+_NORM, _WORDS, _SUBS = 0, 1, 2
 _Cand = list
 
 
@@ -638,6 +693,7 @@ def _word_runs(text: str) -> str:
 #: differences below 3e-15 measured); ``h`` is rounded to this many significant bits
 #: (a relative step of ~1e-6), which makes rankings and scores deterministic.
 SCORE_BITS = 20
+_SCORE_SCALE = float(1 << SCORE_BITS)
 
 
 def _round_score(h: float) -> float:
@@ -683,7 +739,20 @@ class KeyphraseExtractor:
     def extract_tuples(self, title: str, abstract: str) -> list[tuple[str, str, float]]:
         """:meth:`extract` as ``(keyphrase, keyphrase_norm, score)`` tuples, best first."""
         title, text = _join_title_abstract(title, abstract)
-        return self._select(self._candidates(title, text), text)
+        merged = self._candidates(text)
+        if not merged:
+            return []
+        count = _word_runs(text).count
+        if self.config.drop_fragments:
+            cands = _drop_fragments(merged, count)
+        else:
+            cands = list(merged.values())
+        if self.config.title_boost != 1.0:
+            title_norm = " " + " ".join(_norm_tokens(title)) + " "
+            self._in_title = {
+                c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm
+            }
+        return self._select(cands, text, count)
 
     def extract_text(self, text: str) -> list[Keyphrase]:
         """``text`` is "title\\nabstract" (first line = title), as in the JSONL files."""
@@ -692,16 +761,19 @@ class KeyphraseExtractor:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _candidates(self, title: str, text: str) -> list[_Cand]:
+    def _candidates(self, text: str) -> dict[str, _Cand]:
+        """The cleaned candidates of ``text`` by normal form, in YAKE's order (best first)."""
         if not text:
-            return []
+            return {}
         scored = self._scorer.get_n_best(text, n=_ALL_CANDIDATES)
         if not scored:
-            return []
-        has_no_stopword = self._cleaner.stopwords.isdisjoint
-        cached = self._cleaner.phrases.get
-        judge = self._cleaner.phrase
-        count = _word_runs(text).count
+            return {}
+        cleaner = self._cleaner
+        has_no_stopword = cleaner.stopwords.isdisjoint
+        phrases = cleaner.phrases
+        cached = phrases.get
+        judge = cleaner._judge  # cached below (Cleaner.judge, inlined)
+        max_phrases = cleaner.max_phrases
         lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
         for (kw, h), low in zip(scored, lows, strict=True):
@@ -711,42 +783,38 @@ class KeyphraseExtractor:
                 if not has_no_stopword(ws):
                     continue  # a stopword inside: most candidates, rejected before any cache
                 info = judge(low, ws)
+                if len(phrases) >= max_phrases:
+                    phrases.clear()
+                phrases[low] = info
             if info is None:
                 continue
-            tf = count(f" {low} ") or 1
             prev = merged.get(info[0])
             if prev is None:
-                merged[info[0]] = [info, _round_score(h), tf, {kw: tf}]
+                merged[info[0]] = [info, h, 0, {kw: low}, low]
             elif kw not in prev[_FORMS]:  # scores come best first: the first form has the best h
-                prev[_FORMS][kw] = tf
-                prev[_TF] += tf
-        cands = list(merged.values())
-        if self.config.drop_fragments:
-            cands = _drop_fragments(cands)
-        if self.config.title_boost != 1.0:
-            title_norm = " " + " ".join(_norm_tokens(title)) + " "
-            self._in_title = {
-                c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm
-            }
-        return cands
+                prev[_FORMS][kw] = low
+        return merged
 
     def _rerank(self, cands: list[_Cand]) -> list[tuple[float, str, _Cand]]:
         cfg = self.config
         title_boost = cfg.title_boost
         boost_of = self._boost
+        frexp, ldexp = math.frexp, math.ldexp
         out = []
         for c in cands:
             info = c[_INFO]
-            boost = boost_of.get(info[_NORM])
+            norm = info[_NORM]
+            boost = boost_of.get(norm)
             if boost is None:
                 boost = self._phrase_boost(info[_WORDS])
                 if len(boost_of) >= 200_000:
                     boost_of.clear()
-                boost_of[info[_NORM]] = boost
-            if title_boost != 1.0 and info[_NORM] in self._in_title:
+                boost_of[norm] = boost
+            if title_boost != 1.0 and norm in self._in_title:
                 boost *= title_boost
-            out.append((c[_H] / boost, info[_NORM], c))
-        out.sort(key=_rank_key)
+            m, e = frexp(c[_H])  # _round_score, inlined
+            out.append((ldexp(round(m * _SCORE_SCALE), e - SCORE_BITS) / boost, norm, c))
+        out.sort()  # by (h', norm): norms are unique, so the candidates are never compared
         return out
 
     def _phrase_boost(self, words: tuple[str, ...]) -> float:
@@ -765,7 +833,9 @@ class KeyphraseExtractor:
             boost *= (total / len(words)) ** idf_exp
         return boost
 
-    def _select(self, cands: list[_Cand], text: str = "") -> list[tuple[str, str, float]]:
+    def _select(
+        self, cands: list[_Cand], text: str = "", count: Any = None
+    ) -> list[tuple[str, str, float]]:
         """Rank, remove near-duplicates, cut to ``top``."""
         chosen: list[tuple[float, _Cand]] = []
         seen_forms: set[str] = set()
@@ -773,14 +843,14 @@ class KeyphraseExtractor:
         top = self.config.top
         drop_single = self.config.drop_contained_single_words
         for h, norm, c in self._rerank(cands):
-            info = c[_INFO]
-            squashed = info[_SQUASHED]
+            words = c[_INFO][_WORDS]
+            squashed = "".join(words) if len(words) > 1 else norm
             if norm in seen_forms or squashed in seen_forms:
                 continue  # same phrase up to spaces ("data set"/"dataset")
-            bag = info[_BAG]
+            bag = frozenset(words)
             if bag in seen_bags:
                 continue  # same words in another order
-            if drop_single and len(info[_WORDS]) == 1 and any(bag <= b for b in seen_bags):
+            if drop_single and len(words) == 1 and any(bag <= b for b in seen_bags):
                 continue  # "attitudes" after "computer attitudes"
             seen_forms.add(norm)
             seen_forms.add(squashed)
@@ -788,32 +858,60 @@ class KeyphraseExtractor:
             chosen.append((h, c))
             if len(chosen) >= top:
                 break
+        if count is None:
+            count = _word_runs(text).count
         return [
-            (_best_surface(c, text), c[_INFO][_NORM], float(1.0 / (1.0 + h))) for h, c in chosen
+            (_best_surface(c, text, count), c[_INFO][_NORM], float(1.0 / (1.0 + h)))
+            for h, c in chosen
         ]
 
 
-def _rank_key(t: tuple[float, str, _Cand]) -> tuple[float, str]:
-    return t[0], t[1]
+def _term_frequency(c: _Cand, count: Any) -> int:
+    """A candidate's frequency (computed on first use): the sum over its written forms of
+    the times the form's lowercase words occur in a row (``count`` of :func:`_word_runs`)."""
+    tf = c[_TF]
+    if not tf:
+        forms = c[_FORMS]
+        if len(forms) == 1:
+            tf = c[_TF] = count(f" {c[_LOW]} ") or 1
+        else:
+            tf = c[_TF] = sum([count(f" {low} ") or 1 for low in forms.values()])
+    return tf
 
 
-def _drop_fragments(cands: list[_Cand]) -> list[_Cand]:
+def _sub_phrases(words: tuple[str, ...]) -> Sequence[str]:
+    """The normal forms of the contiguous shorter word sequences inside a phrase of two or
+    more words."""
+    n = len(words)
+    if n == 2:
+        return words
+    return [" ".join(words[i:j]) for i in range(n) for j in range(i + 1, n + 1 if i else n)]
+
+
+def _drop_fragments(merged: dict[str, _Cand], count: Any) -> list[_Cand]:
     """Drop a phrase that (almost) only occurs inside a longer surviving candidate:
-    "tract normalization" when "vocal tract normalization" occurs as often."""
-    by_words = {c[_INFO][_WORDS]: c for c in cands}
-    fragment: set[tuple[str, ...]] = set()
-    for c in cands:
+    "tract normalization" when "vocal tract normalization" occurs as often. ``merged`` maps
+    normal forms to candidates."""
+    fragment: set[str] = set()
+    get = merged.get
+    for c in merged.values():
         subs = c[_INFO][_SUBS]
-        if subs:
-            tf = c[_TF]
-            for sub in subs:
-                s = by_words.get(sub)
-                if s is not None and s[_TF] <= tf:
+        if not subs:
+            continue
+        tf = 0
+        for sub in subs:
+            s = get(sub)
+            if s is not None:
+                if not tf:
+                    tf = c[_TF] or _term_frequency(c, count)
+                if (s[_TF] or _term_frequency(s, count)) <= tf:
                     fragment.add(sub)
-    return [c for c in cands if c[_INFO][_WORDS] not in fragment] if fragment else cands
+    if fragment:
+        return [c for norm, c in merged.items() if norm not in fragment]
+    return list(merged.values())
 
 
-def _best_surface(c: _Cand, text: str) -> str:
+def _best_surface(c: _Cand, text: str, count: Any) -> str:
     """Most frequent written form (ties: fewer capitals, then lexical). A capital that is only
     there because the phrase starts a sentence/title is dropped when the text also has the
     phrase in lowercase."""
@@ -822,7 +920,12 @@ def _best_surface(c: _Cand, text: str) -> str:
         form = next(iter(forms))
     else:
         form = min(
-            forms.items(), key=lambda kv: (-kv[1], sum(ch.isupper() for ch in kv[0]), kv[0])
+            forms.items(),
+            key=lambda kv: (
+                -(count(f" {kv[1]} ") or 1),
+                sum(ch.isupper() for ch in kv[0]),
+                kv[0],
+            ),
         )[0]
     if form[:1].isupper() and form[1:2].islower():
         lowered = form[0].lower() + form[1:]

@@ -409,13 +409,50 @@ def test_phrase_verdicts_match_np_test():
         "c++ code",
         "model",
         "x",
+        "models",
+        "data-driven",
+        "state-of-the-art method",
+        "3.5 ghz",
+        "2 3",
+        "method approach",
+        "shows model",
+        "deep neural network training data",
+        "’s model",
+        "model ’s",
+        "proposed",
+        "x-ray",
     ]
+    # every candidate yake-rust gives for the test documents
+    ex = KeyphraseExtractor()
+    for _, title, abstract in make_docs(len(TOPICS)):
+        phrases += [kw.lower() for kw, _ in ex._scorer.get_n_best(f"{title}. {abstract}", n=1000)]
     for p in phrases:
         expected = _np_like(p.split(), _stopwords()) and not is_boilerplate(normalize_keyphrase(p))
         verdict = cleaner._judge(p)
         assert (verdict is not None) == expected, p
         if verdict is not None:
-            assert verdict[0] == normalize_keyphrase(p)
+            norm, words, subs = verdict
+            assert norm == normalize_keyphrase(p) and words == tuple(norm.split())
+            n = len(words)
+            shorter = {" ".join(words[i:j]) for i in range(n) for j in range(i + 1, n + 1)}
+            assert set(subs) == shorter - {norm}, p
+
+
+def test_raw_tokens_fast_path_equals_regex():
+    """ASCII texts without + or # are split with str.translate: the tokens of _TOKEN."""
+    import unicodedata
+
+    from transforms.keyphrases import _POSSESSIVE, _TOKEN, _raw_tokens
+
+    def by_regex(text: str) -> list[str]:
+        s = unicodedata.normalize("NFKC", text).lower()
+        return _TOKEN.findall(_POSSESSIVE.sub("", s))
+
+    texts = [f"a{chr(c)}b {chr(c)}x{chr(c)} {chr(c)}" for c in range(128)]
+    texts += [f"{t}\n{a}" for _, t, a in make_docs(len(TOPICS))]
+    texts += ["C++ and C# code", "it's the model's", "snake_case x__y 3.14 1,000", "naïve café"]
+    for text in texts:
+        assert _raw_tokens(text) == by_regex(text), repr(text)
 
 
 def test_document_terms_are_normalised_words():

@@ -200,12 +200,20 @@ def fold_plural(word: str) -> str:
     return w[:-1]
 
 
+#: ASCII characters that are not letters or digits -> space: what ``_TOKEN`` leaves between
+#: tokens of an ASCII text without ``+`` or ``#`` (``str.translate`` + ``split``, ~4 x faster
+#: than ``findall``).
+_ASCII_NON_ALNUM = {c: " " for c in range(128) if not chr(c).isalnum()}
+
+
 def _raw_tokens(text: str) -> list[str]:
     # Hyphens, dashes, slashes and underscores separate words: _TOKEN never matches them
     # (``_SEPARATORS`` documents the set), so no substitution is needed before findall.
     s = unicodedata.normalize("NFKC", text).lower()
     if "'" in s or "\u2019" in s or "\u02bc" in s:
         s = _POSSESSIVE.sub("", s)
+    if s.isascii() and "+" not in s and "#" not in s:
+        return s.translate(_ASCII_NON_ALNUM).split()
     return _TOKEN.findall(s)
 
 

@@ -163,7 +163,10 @@ def _first_failure(result) -> str:
             wrapper = "DagsterExecutionStepExecutionError"
             while error is not None and error.cause is not None and error.cls_name == wrapper:
                 error = error.cause
-            lines = error.message.strip().splitlines() if error else []
+            # the last line that says something (DuckDB ends its messages with a caret line)
+            lines = (
+                [ln for ln in error.message.splitlines() if re.search(r"\w", ln)] if error else []
+            )
             message = lines[-1].strip() if lines else "unknown error"
             if error is not None and error.cls_name:
                 head, sep, rest = message.partition(": ")

@@ -3,9 +3,12 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration import env
+from orchestration import env, sqlite_storage
 from orchestration.defs import automation, fetch, ingest, keyphrases, publish, quality, warehouse
 from orchestration.resources import PapertrendsHome
+
+# Dagster's SQLite run and event storage without an fsync per event (see the module).
+sqlite_storage.use_normal_sync()
 
 defs = dg.Definitions.merge(
     fetch.defs,

@@ -21,7 +21,9 @@ FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 HF_DAILY = FORMATS / "hf_api_daily_papers_2026-06-12.json"
 DAYS = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 5), dt.date(2026, 11, 6)]
 TABLES = {
-    "papers": "select * from papers",
+    # ingested_at: the full refresh below re-ingests the raw rows
+    "int_listings_keyed": "select * exclude (built_at, ingested_at) from int_listings_keyed",
+    "papers": "select * exclude (built_at) from papers",
     "paper_appearances": "select * exclude (built_at) from paper_appearances",
     "keyword_daily": "select * exclude (built_at) from keyword_daily",
     "keyword_trends": "select * exclude (built_at) from keyword_trends",
@@ -47,6 +49,7 @@ def test_partition_vars_are_inclusive_listing_dates(start, end, expected) -> Non
 
 def snapshot(home: env.Home) -> dict[str, list[tuple]]:
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        con.execute("set search_path = 'main,intermediate'")
         return {name: sorted(con.execute(sql).fetchall()) for name, sql in TABLES.items()}
 
 
@@ -99,20 +102,24 @@ def test_incremental_models_come_from_the_manifest() -> None:
     from orchestration.defs.warehouse import dbt_project_manifest, incremental_models
 
     assert incremental_models(dbt_project_manifest()) == [
+        "int_listings_keyed",
         "keyword_daily",
         "keyword_trends",
         "paper_appearances",
+        "papers",
     ]
 
 
-def test_legacy_tables_are_those_without_built_at() -> None:
+def test_legacy_tables_are_views_and_tables_without_built_at() -> None:
     from orchestration.defs.warehouse import legacy_tables
 
     con = duckdb.connect()
     con.execute("create table keyword_trends (as_of_date date)")
     con.execute("create table keyword_daily (listing_date date, built_at timestamp)")
-    models = ["keyword_daily", "keyword_trends", "paper_appearances"]
-    assert legacy_tables(con, models) == ["keyword_trends"]
+    con.execute("create schema intermediate")
+    con.execute("create view intermediate.int_listings_keyed as select now() as built_at")
+    models = ["int_listings_keyed", "keyword_daily", "keyword_trends", "paper_appearances"]
+    assert legacy_tables(con, models) == ["int_listings_keyed", "keyword_trends"]
 
 
 @pytest.mark.slow
@@ -121,11 +128,17 @@ def test_a_warehouse_from_before_incremental_marts_upgrades_itself(home: env.Hom
     land(home, DAYS[0], "page.txt", cards[:40])
     materialize(home, DAYS[0])
     with duckdb.connect(str(home.warehouse)) as con:  # as the marts were: full tables
-        for table in ("paper_appearances", "keyword_daily", "keyword_trends"):
+        for table in ("papers", "paper_appearances", "keyword_daily", "keyword_trends"):
             con.execute(f"alter table {table} drop column built_at")
+        keyed = "intermediate.int_listings_keyed"  # a view then
+        con.execute(f"create table keyed_rows as select * exclude (built_at) from {keyed}")
+        con.execute(f"drop table {keyed}")
+        con.execute(f"create view {keyed} as select * from keyed_rows")
     land(home, DAYS[1], "page.txt", cards[30:80])
     materialize(home, DAYS[1])
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         days = con.execute("select distinct as_of_date from keyword_trends").fetchall()
         stamped = con.execute("select count(*) from keyword_trends where built_at is null")
         assert sorted(days) == [(DAYS[0],), (DAYS[1],)] and stamped.fetchone() == (0,)
+        kind = "select table_type from information_schema.tables where table_name = $1"
+        assert con.execute(kind, ["int_listings_keyed"]).fetchone() == ("BASE TABLE",)

@@ -71,3 +71,13 @@
         delete from {{ this }} where {{ in_window(column) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Pre-hook of `papers`: drop the papers no record lists any more (re-keyed under their
+    arXiv id, or every card of theirs removed by a re-ingest). -#}
+{% macro delete_unlisted_papers() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where paper_id not in (
+            select k.paper_id from {{ ref('int_listings_keyed') }} as k where k.is_listing
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -2,25 +2,114 @@
 -- paper_id is 'arxiv:<id>' when the arXiv id is known (on the record, or on another record
 -- with the same folded title: a pasted title joins its arXiv paper), else the hash of the
 -- folded title, as before arXiv ids were read.
-with cards as (
-    select
-        * exclude (title, abstract),
-        trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
-        trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
-        {{ paper_id('title') }} as title_key
-    from {{ ref('stg_raw__listings') }}
+--
+-- A table, incremental by listing date, so no run re-hashes and re-parses every record of
+-- the history: a run keys the dates of its window, the dates ingested since the last build,
+-- and the dates whose records an arXiv id now reaches (a title first pasted, then listed
+-- with its id). `title_key` and `record_arxiv_id` are kept so that last case is found
+-- without re-hashing the history. Downstream models read `built_at` to see what changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='listing_date',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_window('listing_date') }}",
+) }}
+
+with staged as (
+    select * from {{ ref('stg_raw__listings') }}
 ),
 
-known_arxiv as (
+{% if is_incremental() %}
+    fresh_dates as (
+        select distinct s.listing_date from staged as s
+        where {{ in_window('s.listing_date') }} or s.ingested_at > {{ last_built() }}
+    ),
+
+    fresh_keys as (
+        select distinct
+            {{ paper_id('s.title') }} as title_key,
+            s.arxiv_id
+        from staged as s
+        where s.listing_date in (select f.listing_date from fresh_dates as f)
+    ),
+
+    kept as (
+        select
+            t.listing_date,
+            t.title_key,
+            t.record_arxiv_id,
+            t.arxiv_id
+        from {{ this }} as t
+        where t.listing_date not in (select f.listing_date from fresh_dates as f)
+    ),
+
+    known_now as (
+        select
+            title_key,
+            min(arxiv_id) as arxiv_id
+        from (
+            select
+                title_key,
+                arxiv_id
+            from fresh_keys
+            union all
+            select
+                title_key,
+                record_arxiv_id as arxiv_id
+            from kept
+        ) as seen
+        where arxiv_id is not null
+        group by title_key
+    ),
+
+    rekeyed_dates as (
+    -- Kept records whose known arXiv id is no longer the one they were keyed with.
+        select distinct kept.listing_date
+        from kept
+        left join known_now on kept.title_key = known_now.title_key
+        where kept.arxiv_id is distinct from coalesce(kept.record_arxiv_id, known_now.arxiv_id)
+    ),
+
+    cards as (
+        select
+            * exclude (title, abstract, arxiv_id),
+            arxiv_id as record_arxiv_id,
+            trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
+            trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
+            {{ paper_id('title') }} as title_key
+        from staged
+        where listing_date in (
+            select f.listing_date from fresh_dates as f
+            union
+            select r.listing_date from rekeyed_dates as r
+        )
+    ),
+
+    known_arxiv as (
+        select * from known_now
+    ),
+{% else %}
+    cards as (
+        select
+            * exclude (title, abstract, arxiv_id),
+            arxiv_id as record_arxiv_id,
+            trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
+            trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
+            {{ paper_id('title') }} as title_key
+        from staged
+    ),
+
+    known_arxiv as (
     -- The arXiv id a folded title is known under (the lowest, should two papers share one).
-    select
-        title_key,
-        min(arxiv_id) as arxiv_id
-    from cards
-    where arxiv_id is not null
-    group by title_key
-),
-
+        select
+            title_key,
+            min(record_arxiv_id) as arxiv_id
+        from cards
+        where record_arxiv_id is not null
+        group by title_key
+    ),
+{% endif %}
 links as (
     select
         *,
@@ -41,7 +130,7 @@ links as (
 normalised as (
     select
         links.*,
-        coalesce(links.arxiv_id, known_arxiv.arxiv_id) as known_arxiv_id,
+        coalesce(links.record_arxiv_id, known_arxiv.arxiv_id) as known_arxiv_id,
         case
             when links.first_link is null then null
             when links.first_link like 'http%' then links.first_link
@@ -81,5 +170,8 @@ select
     github_stars,
     organization,
     ai_keywords,
-    ingested_at
+    title_key,
+    record_arxiv_id,
+    ingested_at,
+    {{ build_time() }} as built_at
 from normalised

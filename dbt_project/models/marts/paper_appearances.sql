@@ -3,7 +3,7 @@
 -- arXiv replacements are not listings and do not appear here.
 --
 -- Incremental by listing date: a run rebuilds the dates of its partition window, the dates
--- ingested since the last build, and the dates holding a paper id that changed (a pasted
+-- keyed since the last build, and the dates holding a paper id that changed (a pasted
 -- title that has since joined its arXiv paper). The pre-hook empties the window's dates
 -- first (macro delete_window).
 {{ config(
@@ -22,7 +22,7 @@ with keyed as (
 rebuilt as (
     {% if is_incremental() %}
         select k.listing_date from keyed as k
-        where {{ in_window('k.listing_date') }} or k.ingested_at > {{ last_built() }}
+        where {{ in_window('k.listing_date') }} or k.built_at > {{ last_built() }}
         union
         select t.listing_date from {{ this }} as t
         where t.paper_id not in (select k.paper_id from keyed as k)

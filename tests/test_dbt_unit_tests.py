@@ -1,0 +1,49 @@
+"""dbt's unit tests (the `unit_tests:` of the model YAML) run here, not in the pipeline.
+
+The pipeline's `dbt build` excludes them (they test SQL logic on fixed rows, not the day's
+data, and cost ~1.5 s of every run); this runs them all against an empty warehouse with the
+models' relations in place (`dbt build --empty`), as dbt's docs advise for CI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import duckdb
+
+from orchestration import env
+from transforms.warehouse import ensure_raw_schema
+
+
+def _dbt(*args: str, target: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [env.DBT_EXECUTABLE, *args, "--profiles-dir", ".", "--target-path", target],
+        cwd=env.DBT_PROJECT_DIR,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_every_dbt_unit_test_passes(home: env.Home, tmp_path, dbt_manifest):
+    with duckdb.connect(str(home.warehouse)) as con:
+        ensure_raw_schema(con)
+    target = str(tmp_path / "target")
+    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
+    assert built.returncode == 0, built.stdout[-2000:]
+
+    tested = _dbt("test", "--select", "test_type:unit", target=target)
+    assert tested.returncode == 0, tested.stdout[-3000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    manifest = json.loads(dbt_manifest.read_text())
+    expected = {key for key in manifest["unit_tests"]}
+    assert expected, "the dbt project has unit tests"
+    assert {r["unique_id"] for r in results} == expected
+    assert {r["status"] for r in results} == {"pass"}
+
+
+def test_the_pipeline_build_leaves_unit_tests_out():
+    from orchestration.defs.warehouse import build_args
+
+    assert build_args(full_refresh=False) == ["build", "--exclude-resource-type", "unit_test"]
+    assert build_args(full_refresh=True)[:2] == ["build", "--full-refresh"]

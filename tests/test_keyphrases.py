@@ -455,6 +455,27 @@ def test_raw_tokens_fast_path_equals_regex():
         assert _raw_tokens(text) == by_regex(text), repr(text)
 
 
+def test_word_runs_fast_path_equals_regex():
+    """An ASCII text's runs of words are cut with str.translate: the same runs as the regex
+    (a run of break characters may give several "|" in a row: the same counts)."""
+    import re
+
+    from transforms.keyphrases import _POSSESSIVE, _RUN_BREAK, _word_runs
+
+    def by_regex(text: str) -> str:
+        s = _POSSESSIVE.sub("", text.lower())
+        return " " + " ".join(_RUN_BREAK.sub(" | ", s).split()) + " "
+
+    def runs(s: str) -> str:
+        return re.sub(r"(?:\| )+", "| ", s)
+
+    texts = [f"a{chr(c)}b {chr(c)}x{chr(c)} {chr(c)}{chr(c)}c" for c in range(128)]
+    texts += [f"{t}. {a}" for _, t, a in make_docs(len(TOPICS))]
+    texts += ["Deep (recurrent) nets, e.g. LSTMs; it's the model's |x| -- and [1], (2)."]
+    for text in texts:
+        assert runs(_word_runs(text)) == runs(by_regex(text)), repr(text)
+
+
 def test_document_terms_are_normalised_words():
     from transforms.keyphrases import document_terms
 
@@ -463,9 +484,11 @@ def test_document_terms_are_normalised_words():
     assert "model" in document_terms(text) and "attention" in document_terms(text)
 
 
-def test_parallel_corpus_stats_equal_serial():
+def test_parallel_corpus_stats_equal_serial(monkeypatch):
+    import transforms.keyphrases as module
     from transforms.keyphrases import build_corpus_stats_parallel
 
+    monkeypatch.setattr(module, "_STATS_DOCS_PER_WORKER", 200)  # parallel from 400 texts
     texts = [f"{t}\n{a}" for _, t, a in make_docs(450)]
     assert build_corpus_stats_parallel(texts, workers=2) == build_corpus_stats(texts)
     assert build_corpus_stats_parallel(texts[:5], workers=2) == build_corpus_stats(texts[:5])

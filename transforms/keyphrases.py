@@ -443,23 +443,24 @@ class _Cleaner:
         if info is not None:
             return info
         tokens = _norm_tokens(w)
-        if w in self.stopwords or len(w) < 2 or not _HAS_LETTER.search(w):
+        if w in self.stopwords or len(w) < 2 or not (w.isalpha() or _HAS_LETTER.search(w)):
             f = _STOP
         else:
             pos = _pos_table().get(w, 0)
             ing = w.endswith("ing")
+            verb = _pos_mask("VERB")
             if w in VERB_FORMS or _is_adverb(w):
                 head = mod = False
             elif not pos:
                 head = mod = True
             else:
-                participle = bool(pos & _pos_mask("VERB")) and (ing or w.endswith(("ed", "en")))
+                participle = bool(pos & verb) and (ing or w.endswith(("ed", "en")))
                 head = bool(pos & _pos_mask("NOUN", "PROPN")) or (participle and ing)
                 mod = head or participle or bool(pos & _pos_mask("ADJ", "NUM"))
             f = _MOD if mod else 0
             if head and w not in NON_HEAD_WORDS and not _is_participle(w):
                 f |= _HEAD
-            if ing and w not in TECH_GERUNDS and pos == _pos_mask("VERB"):
+            if ing and pos == verb and w not in TECH_GERUNDS:
                 f |= _VGER
             if w in _LEADING_FILLER:
                 f |= _FILL
@@ -614,6 +615,9 @@ def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
 
 
 _TEXTS: list[str] = []
+#: Counting costs ~45 us a document; a pool ~0.1 s more (fork, the counts back, merging):
+#: below this many documents a worker, one process is faster.
+_STATS_DOCS_PER_WORKER = 4000
 
 
 def _count_span(span: tuple[int, int]) -> Counter[str]:
@@ -628,7 +632,7 @@ def build_corpus_stats_parallel(texts: Sequence[str], workers: int | None = None
     (forked: they see ``texts`` without copying); the same result."""
     global _TEXTS
     texts = list(texts)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(texts) // 200))
+    workers = max(1, min(workers or os.cpu_count() or 1, len(texts) // _STATS_DOCS_PER_WORKER))
     ctx = _pool_context()
     if workers == 1 or ctx.get_start_method() != "fork":
         return build_corpus_stats(texts)
@@ -667,6 +671,7 @@ _LOWER_POSSESSIVE = re.compile(rf"\b([a-z][a-z]*)[{_APOSTROPHES}]s\b")
 # Characters that end a run of words for frequency counting (YAKE's candidates never span
 # punctuation); apostrophes and hyphens stay inside words.
 _RUN_BREAK = re.compile(r"[^\w\s'\u2019\-]+")
+_ASCII_RUN_BREAK = {c: "|" for c in range(128) if _RUN_BREAK.fullmatch(chr(c))}
 _ALL_CANDIDATES = 1 << 30
 
 
@@ -694,6 +699,10 @@ def _word_runs(text: str) -> str:
     s = text.lower()
     if "'" in s or "\u2019" in s or "\u02bc" in s:
         s = _POSSESSIVE.sub("", s)
+    if s.isascii():
+        # every break character -> "|" -> " | " (a run of them gives "| |": the same counts,
+        # as no candidate holds "|"), without the regex
+        return " " + " ".join(s.translate(_ASCII_RUN_BREAK).replace("|", " | ").split()) + " "
     return " " + " ".join(_RUN_BREAK.sub(" | ", s).split()) + " "
 
 
@@ -785,11 +794,17 @@ class KeyphraseExtractor:
         lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
         for (kw, h), low in zip(scored, lows, strict=True):
-            info = cached(low, False)
-            if info is False:
+            if low.count(" ") > 1:
+                # YAKE's candidates neither start nor end with a stopword: from three words on,
+                # most have one inside. Rejected before any cache (and no cache of them).
                 ws = low.split()
                 if not has_no_stopword(ws):
-                    continue  # a stopword inside: most candidates, rejected before any cache
+                    continue
+                info = cached(low, False)
+            else:
+                info = cached(low, False)
+                ws = None
+            if info is False:
                 info = judge(low, ws)
                 if len(phrases) >= max_phrases:
                     phrases.clear()
@@ -893,7 +908,12 @@ def _sub_phrases(words: tuple[str, ...]) -> Sequence[str]:
     n = len(words)
     if n == 2:
         return words
-    return [" ".join(words[i:j]) for i in range(n) for j in range(i + 1, n + 1 if i else n)]
+    if n == 3:
+        a, b, c = words
+        return a, b, c, f"{a} {b}", f"{b} {c}"
+    return words + tuple(
+        [" ".join(words[i:j]) for i in range(n - 1) for j in range(i + 2, n + 1 if i else n)]
+    )
 
 
 def _drop_fragments(merged: dict[str, _Cand], count: Any) -> list[_Cand]:

@@ -9,8 +9,9 @@ Per run it times, on the same documents:
 * plain YAKE, serial: ``yake.KeywordExtractor(lan="en", n=3, top=10)`` (yake 0.7.3);
 * the compiled scorer alone, serial: ``yake_rust.Yake(language="en", ngrams=3)``, top 10;
 * the product extractor in-process (``extract_many``), serial and with one worker per core,
-  each including the corpus statistics of the documents (``build_corpus_stats``, and its
-  ``_parallel`` variant on every core), each starting with empty word/phrase caches;
+  each including the corpus statistics of the documents (serial: ``build_corpus_stats``
+  first; on every core: ``corpus="auto"``, counted by the parent while the workers score),
+  each starting with empty word/phrase caches;
 * ``papertrends keyphrases --input ... --output ...`` as a subprocess (interpreter start-up,
   imports, reading, statistics, extraction on every core, writing).
 
@@ -52,12 +53,7 @@ def _papertrends() -> str:
 
 
 def one_run(texts: list[str], ids: list[str], workers: int, tmp: Path) -> dict:
-    from transforms.keyphrases import (
-        build_corpus_stats,
-        build_corpus_stats_parallel,
-        clear_caches,
-        extract_many,
-    )
+    from transforms.keyphrases import build_corpus_stats, clear_caches, extract_many
 
     docs = [(i, *split_text(t)) for i, t in zip(ids, texts, strict=True)]
     out: dict = {}
@@ -84,8 +80,7 @@ def one_run(texts: list[str], ids: list[str], workers: int, tmp: Path) -> dict:
 
     clear_caches()
     t0 = time.perf_counter()
-    corpus = build_corpus_stats_parallel(texts, workers)
-    parallel = extract_many(docs, corpus=corpus, workers=workers)
+    parallel = extract_many(docs, corpus="auto", workers=workers)  # statistics of the docs
     out["parallel"] = time.perf_counter() - t0
     out["parallel_equal"] = parallel == serial and list(parallel) == list(serial)
 

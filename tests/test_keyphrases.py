@@ -213,6 +213,24 @@ def test_parallel_equals_serial():
     assert list(serial) == [d[0] for d in docs]
     assert parallel == serial and list(parallel) == list(serial)
     assert all(serial[d[0]] for d in docs)
+    # statistics of the docs themselves: counted by the parent while the workers score
+    assert extract_many(docs, corpus="auto", workers=1) == serial
+    assert extract_many(docs, corpus="auto", workers=2) == serial
+    assert extract_many(docs, corpus="auto", workers=2, chunk_size=1) == serial
+    with pytest.raises(ValueError, match="auto"):
+        extract_many(docs, corpus="all", workers=1)
+
+
+def test_auto_corpus_failure_stops_the_workers(monkeypatch):
+    """If counting the statistics fails, the error comes out and no worker hangs."""
+    import transforms.keyphrases as module
+
+    def broken(docs):
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr(module, "_docs_stats", broken)
+    with pytest.raises(RuntimeError, match="counting failed"):
+        extract_many(make_docs(20), corpus="auto", workers=2)
 
 
 # ---------------------------------------------------------------------------- versioning

@@ -68,6 +68,7 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import re
 import tempfile
 import unicodedata
@@ -755,20 +756,31 @@ class KeyphraseExtractor:
 
     def extract_tuples(self, title: str, abstract: str) -> list[tuple[str, str, float]]:
         """:meth:`extract` as ``(keyphrase, keyphrase_norm, score)`` tuples, best first."""
+        return self._ranked(self._prepared(title, abstract))
+
+    def _prepared(self, title: str, abstract: str) -> tuple | None:
+        """Steps 1-3 and the fragment test, none of which reads the corpus statistics:
+        ``(candidates, text, frequency counter, phrases in the title)``, None for none."""
         title, text = _join_title_abstract(title, abstract)
         merged = self._candidates(text)
         if not merged:
-            return []
+            return None
         count = _word_runs(text).count
         if self.config.drop_fragments:
             cands = _drop_fragments(merged, count)
         else:
             cands = list(merged.values())
+        in_title: set[str] = set()
         if self.config.title_boost != 1.0:
             title_norm = " " + " ".join(_norm_tokens(title)) + " "
-            self._in_title = {
-                c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm
-            }
+            in_title = {c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm}
+        return cands, text, count, in_title
+
+    def _ranked(self, prepared: tuple | None) -> list[tuple[str, str, float]]:
+        """Steps 4-5 of :meth:`_prepared`'s output (with this extractor's statistics)."""
+        if prepared is None:
+            return []
+        cands, text, count, self._in_title = prepared
         return self._select(cands, text, count)
 
     def extract_text(self, text: str) -> list[Keyphrase]:
@@ -997,18 +1009,66 @@ def _freeze_inherited() -> None:
     gc.freeze()
 
 
-def _init_worker(config: ExtractorConfig, corpus: CorpusStats | None) -> None:
-    global _WORKER
+#: In a forked worker while the parent still counts the corpus statistics (``extract_many(...,
+#: corpus="auto")``): (file the parent writes them to, event set once written, parent pid).
+_PENDING_CORPUS: tuple[str, Any, int] | None = None
+
+
+def _init_worker(
+    config: ExtractorConfig,
+    corpus: CorpusStats | None,
+    pending: tuple[str, Any, int] | None = None,
+) -> None:
+    global _WORKER, _PENDING_CORPUS
     _freeze_inherited()
     _WORKER = KeyphraseExtractor(config, corpus)
+    _PENDING_CORPUS = pending
+
+
+def _corpus_arrived(wait: bool) -> bool:
+    """Load the statistics the parent was counting once they are written (``wait``: until
+    then); True once the worker's extractor has them."""
+    global _WORKER, _PENDING_CORPUS
+    if _PENDING_CORPUS is None:
+        return True
+    path, ready, parent = _PENDING_CORPUS
+    if not ready.is_set():
+        if not wait:
+            return False
+        while not ready.wait(1.0):
+            if os.getppid() != parent:
+                raise RuntimeError("keyphrase worker: the parent process is gone")
+    with open(path, "rb") as fh:  # absent if counting failed: the parent raises anyway
+        corpus = pickle.load(fh)
+    assert _WORKER is not None
+    _WORKER = KeyphraseExtractor(_WORKER.config, corpus)
+    _PENDING_CORPUS = None
+    return True
 
 
 def _run_span(span: tuple[int, int]) -> list[list[tuple[str, str, float]]]:
     """Extract docs ``_DOCS[start:stop]`` (inherited from the parent by fork); plain tuples
-    travel back cheaper than dataclasses."""
+    travel back cheaper than dataclasses. While the parent still counts the corpus
+    statistics, docs are scored and cleaned (which needs none) and ranked once they come."""
+    docs = _DOCS[span[0] : span[1]]
+    out: list[list[tuple[str, str, float]]] = []
+    if _PENDING_CORPUS is not None:
+        assert _WORKER is not None
+        prepare = _WORKER._prepared
+        waiting = []
+        for _, title, abstract in docs:
+            waiting.append(prepare(title, abstract))
+            if _corpus_arrived(wait=False):
+                break
+        else:
+            _corpus_arrived(wait=True)
+        assert _WORKER is not None
+        out = [_WORKER._ranked(p) for p in waiting]
+        docs = docs[len(waiting) :]
     assert _WORKER is not None
     extract = _WORKER.extract_tuples
-    return [extract(title, abstract) for _, title, abstract in _DOCS[span[0] : span[1]]]
+    out += [extract(title, abstract) for _, title, abstract in docs]
+    return out
 
 
 def _pool_context() -> Any:
@@ -1020,7 +1080,7 @@ def _pool_context() -> Any:
 def extract_many(
     docs: Sequence[tuple[str, str, str]],
     config: ExtractorConfig = ExtractorConfig(),
-    corpus: CorpusStats | None = None,
+    corpus: CorpusStats | str | None = None,
     workers: int | None = None,
     chunk_size: int | None = None,
 ) -> dict[str, list[Keyphrase]]:
@@ -1028,32 +1088,56 @@ def extract_many(
 
     ``workers=None`` uses ``os.cpu_count()``; ``workers=1`` runs serially in-process. Each doc
     is processed independently, so the result is identical regardless of ``workers``. Keys keep
-    the input order.
+    the input order. ``corpus="auto"``: the statistics of the docs themselves (each
+    ``title\nabstract``, :func:`build_corpus_stats`); on several workers the parent counts
+    them while the workers already score and clean (which needs none).
     """
     global _DOCS
+    auto = isinstance(corpus, str)
+    if auto and corpus != "auto":
+        raise ValueError(f'corpus must be CorpusStats, None or "auto", not {corpus!r}')
     docs = [(str(d[0]), d[1] or "", d[2] or "") for d in docs]
     if workers is None:
         workers = os.cpu_count() or 1
     workers = max(1, min(workers, len(docs) or 1))
-    ex = KeyphraseExtractor(config, corpus)  # also warms imports/lexicon before forking
+    ctx = _pool_context()
+    if auto and (workers == 1 or len(docs) < 2 * workers or ctx.get_start_method() != "fork"):
+        corpus, auto = _docs_stats(docs), False
+    stats = None if auto else corpus
+    assert not isinstance(stats, str)
+    ex = KeyphraseExtractor(config, stats)  # also warms imports/lexicon before forking
     if workers == 1 or len(docs) < 2 * workers:
         return {pid: ex.extract(t, a) for pid, t, a in docs}
-    if chunk_size is None:
-        # ~24 chunks per worker (at least 8 docs each): the last chunks finish close
-        # together (~2 ms a doc), and each costs well under a millisecond of IPC.
-        chunk_size = max(8, math.ceil(len(docs) / (workers * 24)))
-    spans = [(i, min(i + chunk_size, len(docs))) for i in range(0, len(docs), chunk_size)]
-    ctx = _pool_context()
+    spans = _spans(len(docs), workers, chunk_size)
     out: dict[str, list[Keyphrase]] = {}
     _DOCS = docs
     try:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(config, corpus)
-        ) as pool:
+        with contextlib.ExitStack() as stack:
+            pending = None
+            if auto:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="keyphrase-stats-"))
+                pending = (os.path.join(tmp, "corpus.pickle"), ctx.Event(), os.getpid())
+            pool = stack.enter_context(
+                ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=ctx,
+                    initializer=_init_worker,
+                    initargs=(config, stats, pending),
+                )
+            )
             if ctx.get_start_method() != "fork":  # workers cannot see _DOCS: send the chunks
                 parts = pool.map(_run_docs, [docs[a:b] for a, b in spans])
             else:
-                parts = pool.map(_run_span, spans)
+                parts = pool.map(_run_span, spans)  # the workers start now
+            if pending is not None:
+                path, ready, _ = pending
+                try:
+                    data = pickle.dumps(_docs_stats(docs), protocol=pickle.HIGHEST_PROTOCOL)
+                    with open(path + ".tmp", "wb") as fh:
+                        fh.write(data)
+                    os.replace(path + ".tmp", path)
+                finally:
+                    ready.set()  # also on failure: the workers stop waiting
             for (start, _), part in zip(spans, parts, strict=True):
                 for offset, kps in enumerate(part):
                     out[docs[start + offset][0]] = [
@@ -1063,6 +1147,27 @@ def extract_many(
     finally:
         _DOCS = []
     return out
+
+
+def _docs_stats(docs: Sequence[tuple[str, str, str]]) -> CorpusStats:
+    """:func:`build_corpus_stats` of ``(id, title, abstract)`` docs, each ``title\nabstract``
+    as in the warehouse (``transforms.keyphrase_store.paper_text``)."""
+    return build_corpus_stats(f"{title}\n{abstract}" for _, title, abstract in docs)
+
+
+def _spans(n: int, workers: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
+    """``[start, stop)`` chunks of ``n`` docs. ``chunk_size=None``: guided, each chunk a
+    third of a worker's share of the docs left (at least 8 docs): few round trips (27 for
+    2,000 docs on 2 workers), and the last chunks (~15 ms of work) end close together."""
+    if chunk_size is not None:
+        return [(i, min(i + chunk_size, n)) for i in range(0, n, chunk_size)]
+    spans = []
+    start = 0
+    while start < n:
+        stop = min(n, start + max(8, math.ceil((n - start) / (workers * 3))))
+        spans.append((start, stop))
+        start = stop
+    return spans
 
 
 def _run_docs(chunk: list[tuple[str, str, str]]) -> list[list[tuple[str, str, float]]]:
@@ -1176,7 +1281,7 @@ def extract_jsonl(
 
     docs = _read_jsonl_docs(input_path)
     if isinstance(corpus, str):
-        corpus = build_corpus_stats_parallel([text for _, text in docs], workers)
+        corpus = "auto"  # counted while the workers score (extract_many)
     config = replace(ExtractorConfig(), top=top)
     split_docs = []
     for doc_id, text in docs:

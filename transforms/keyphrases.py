@@ -831,24 +831,29 @@ class KeyphraseExtractor:
         return merged
 
     def _rerank(self, cands: list[_Cand]) -> list[tuple[float, str, _Cand]]:
-        cfg = self.config
-        title_boost = cfg.title_boost
         boost_of = self._boost
-        frexp, ldexp = math.frexp, math.ldexp
-        out = []
         for c in cands:
-            info = c[_INFO]
-            norm = info[_NORM]
-            boost = boost_of.get(norm)
-            if boost is None:
-                boost = self._phrase_boost(info[_WORDS])
+            if c[_INFO][_NORM] not in boost_of:  # first time for this extractor
                 if len(boost_of) >= 200_000:
                     boost_of.clear()
-                boost_of[norm] = boost
-            if title_boost != 1.0 and norm in self._in_title:
-                boost *= title_boost
-            m, e = frexp(c[_H])  # _round_score, inlined
-            out.append((ldexp(round(m * _SCORE_SCALE), e - SCORE_BITS) / boost, norm, c))
+                boost_of[c[_INFO][_NORM]] = self._phrase_boost(c[_INFO][_WORDS])
+        title_boost = self.config.title_boost
+        if title_boost != 1.0 and self._in_title:
+            in_title = self._in_title
+            boost_of = {
+                c[_INFO][_NORM]: boost_of[c[_INFO][_NORM]] * title_boost
+                if c[_INFO][_NORM] in in_title
+                else boost_of[c[_INFO][_NORM]]
+                for c in cands
+            }
+        frexp, ldexp, scale, bits = math.frexp, math.ldexp, _SCORE_SCALE, SCORE_BITS
+        # h rounded to SCORE_BITS bits (_round_score, inlined) / boost
+        out = [
+            (ldexp(round(me[0] * scale), me[1] - bits) / boost_of[norm], norm, c)
+            for c in cands
+            for norm in [c[_INFO][_NORM]]
+            for me in [frexp(c[_H])]
+        ]
         out.sort()  # by (h', norm): norms are unique, so the candidates are never compared
         return out
 
@@ -874,22 +879,32 @@ class KeyphraseExtractor:
         """Rank, remove near-duplicates, cut to ``top``."""
         chosen: list[tuple[float, _Cand]] = []
         seen_forms: set[str] = set()
-        seen_bags: list[frozenset[str]] = []
+        seen_bags: set[frozenset[str]] = set()
+        seen_words: set[str] = set()  # the words of the chosen phrases
         top = self.config.top
         drop_single = self.config.drop_contained_single_words
         for h, norm, c in self._rerank(cands):
             words = c[_INFO][_WORDS]
-            squashed = "".join(words) if len(words) > 1 else norm
-            if norm in seen_forms or squashed in seen_forms:
-                continue  # same phrase up to spaces ("data set"/"dataset")
-            bag = frozenset(words)
-            if bag in seen_bags:
-                continue  # same words in another order
-            if drop_single and len(words) == 1 and any(bag <= b for b in seen_bags):
-                continue  # "attitudes" after "computer attitudes"
-            seen_forms.add(norm)
-            seen_forms.add(squashed)
-            seen_bags.append(bag)
+            if len(words) == 1:
+                if norm in seen_forms:
+                    continue
+                if drop_single and norm in seen_words:
+                    continue  # "attitudes" after "computer attitudes"
+                bag = frozenset(words)
+                if bag in seen_bags:
+                    continue
+                seen_forms.add(norm)
+            else:
+                squashed = "".join(words)
+                if norm in seen_forms or squashed in seen_forms:
+                    continue  # same phrase up to spaces ("data set"/"dataset")
+                bag = frozenset(words)
+                if bag in seen_bags:
+                    continue  # same words in another order
+                seen_forms.add(norm)
+                seen_forms.add(squashed)
+            seen_bags.add(bag)
+            seen_words.update(words)
             chosen.append((h, c))
             if len(chosen) >= top:
                 break
@@ -939,13 +954,11 @@ def _drop_fragments(merged: dict[str, _Cand], count: Any) -> list[_Cand]:
         if not subs:
             continue
         tf = 0
-        for sub in subs:
-            s = get(sub)
-            if s is not None:
-                if not tf:
-                    tf = c[_TF] or _term_frequency(c, count)
-                if (s[_TF] or _term_frequency(s, count)) <= tf:
-                    fragment.add(sub)
+        for s in filter(None, map(get, subs)):  # the sub-phrases that are candidates too
+            if not tf:
+                tf = c[_TF] or _term_frequency(c, count)
+            if (s[_TF] or _term_frequency(s, count)) <= tf:
+                fragment.add(s[_INFO][_NORM])
     if fragment:
         return [c for norm, c in merged.items() if norm not in fragment]
     return list(merged.values())

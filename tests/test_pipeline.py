@@ -16,7 +16,7 @@ D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 TABLES = {
     "raw.listings": "select * exclude (ingested_at) from raw.listings",
     "raw.rejected_records": "select * exclude (ingested_at) from raw.rejected_records",
-    "papers": "select * from papers",
+    "papers": "select * exclude (built_at) from papers",
     "paper_appearances": "select * exclude (built_at) from paper_appearances",
 }
 

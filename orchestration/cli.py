@@ -471,10 +471,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     date_to = min(args.to or last, last)
     categories = {c for c in re.split(r"[,\s]+", args.categories or "") if c} or None
 
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=snapshot.stat().st_size, unit="B", unit_scale=True, desc="reading")
+
     def progress(s) -> None:
-        if not sys.stderr.isatty():
-            return
-        print(f"\rread {s.lines:,} lines, kept {s.papers:,} papers", end="", file=sys.stderr)
+        if bar is not None:
+            bar.update(s.bytes_read - bar.n)
+            bar.set_postfix_str(f"{s.lines:,} lines, kept {s.papers:,} papers", refresh=False)
 
     started = time.monotonic()
     try:
@@ -489,8 +495,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise CliError(f"cannot import {snapshot}: {exc.strerror or exc}") from None
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
+    if bar is not None:
+        bar.close()
     print(
         f"landed {imported.papers:,} papers of {imported.lines:,} lines on "
         f"{len(imported.files):,} listing date(s) in {time.monotonic() - started:.1f}s"

@@ -44,6 +44,7 @@ def test_snapshot_splits_by_v1_date_keeping_the_lines(tmp_path: Path) -> None:
     summary = split_snapshot(path, tmp_path / "landing")
     expected = Counter(v1_date(r) for r in records)
     assert summary.per_date == dict(expected) and summary.papers == 23
+    assert summary.bytes_read == path.stat().st_size  # what a progress bar shows
     assert len(summary.rejected) == 1 and "not valid JSON" in summary.rejected[0].reason
     for day in expected:
         folder = tmp_path / "landing" / day.isoformat()
@@ -72,6 +73,7 @@ def test_snapshot_filters_by_category_date_range_and_reads_gzip(tmp_path: Path) 
     assert summary.papers == len(kept) > 0
     assert summary.out_of_range == len(math) - len(kept)
     assert set(summary.files) == {v1_date(r) for r in kept}
+    assert summary.bytes_read == gz.stat().st_size  # compressed bytes, as stored
 
 
 def test_import_of_a_file_with_nothing_in_range_fails_in_one_line(tmp_path: Path, capsys) -> None:
@@ -101,3 +103,12 @@ def test_import_builds_the_history_in_one_backfill(home: env.Home, tmp_path: Pat
     assert sources == [("arxiv_snapshot",)]
     for day in days:
         assert (home.publish / day.isoformat() / "digest.html").exists()
+    # The run's log shows the backfill's progress (one line per ~10 % of the dates).
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        (run,) = instance.get_runs(limit=1)
+        messages = [r.user_message for r in instance.all_logs(run.run_id) if r.step_key]
+    n = (max(days) - min(days)).days + 1
+    progress = [m for m in messages if m.startswith("read ") and "listing dates" in m]
+    assert progress and progress[-1].startswith(f"read {n:,}/{n:,} listing dates")

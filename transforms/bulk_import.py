@@ -27,6 +27,7 @@ FLUSH_BYTES = 32 * 1024 * 1024
 @dataclass
 class ImportSummary:
     lines: int = 0
+    bytes_read: int = 0  # of the file as stored (compressed bytes for a .gz)
     papers: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     undated: int = 0
@@ -42,10 +43,18 @@ class ImportSummary:
 def _lines(path: Path, summary: ImportSummary) -> Iterator[bytes]:
     with open(path, "rb") as head:
         gz = head.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if gz else open(path, "rb") as handle:
-        for line in handle:
-            summary.lines += 1
-            yield line
+    with open(path, "rb") as raw:
+        if gz:
+            with gzip.GzipFile(fileobj=raw) as handle:
+                for line in handle:
+                    summary.lines += 1
+                    summary.bytes_read = raw.tell()
+                    yield line
+        else:
+            for line in raw:
+                summary.lines += 1
+                summary.bytes_read += len(line)
+                yield line
 
 
 def split_snapshot(

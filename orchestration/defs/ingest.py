@@ -79,8 +79,10 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
     so no empty digest is published.
     """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    batches = []
-    for key in context.partition_keys:  # one date, or a range in a backfill
+    keys = context.partition_keys  # one date, or a range in a backfill
+    batches, empty = [], []
+    step = max(1, len(keys) // 10)
+    for i, key in enumerate(keys, 1):
         folder = papertrends.landing / key
         batch = read_landing_day(folder, dt.date.fromisoformat(key), now)
         for summary in batch.files:
@@ -89,11 +91,22 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
             for warning in summary.warnings:
                 context.log.warning(f"{summary.name}: {warning}")
         if not batch.files:
-            context.log.warning(f"no listing files in {folder}: the date will be empty")
+            empty.append(key)
         batches.append(batch)
 
         for source, message in batch.no_listing:
             context.log.info(f"{key}: {source} published no listing ({message})")
+        if len(keys) > 1 and (i % step == 0 or i == len(keys)):
+            records = sum(b.listings.height for b in batches)
+            context.log.info(f"read {i:,}/{len(keys):,} listing dates: {records:,} records")
+    if len(empty) == 1:
+        folder = papertrends.landing / empty[0]
+        context.log.warning(f"no listing files in {folder}: the date will be empty")
+    elif empty:
+        shown = ", ".join(empty[:3]) + (", …" if len(empty) > 3 else "")
+        context.log.warning(
+            f"no listing files for {len(empty)} of {len(keys)} dates ({shown}): they will be empty"
+        )
 
     listings = pl.concat([b.listings for b in batches])
     rejected = pl.concat([b.rejected for b in batches])

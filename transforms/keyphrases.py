@@ -544,7 +544,7 @@ class _Cleaner:
             subs = _sub_phrases(words)
         else:
             return None
-        if norm in BOILERPLATE_PHRASES or "state of the art" in norm:
+        if norm in BOILERPLATE_PHRASES or (len(words) > 3 and "state of the art" in norm):
             return None
         if norm[:1].isdigit() and _NUMERIC_PHRASE.fullmatch(norm):
             return None
@@ -630,7 +630,8 @@ def _count_span(span: tuple[int, int]) -> Counter[str]:
 
 def build_corpus_stats_parallel(texts: Sequence[str], workers: int | None = None) -> CorpusStats:
     """:func:`build_corpus_stats` with the documents split over ``workers`` processes
-    (forked: they see ``texts`` without copying); the same result."""
+    (forked: they see ``texts`` without copying), at least ``_STATS_DOCS_PER_WORKER`` texts
+    each (fewer: one process); the same result."""
     global _TEXTS
     texts = list(texts)
     workers = max(1, min(workers or os.cpu_count() or 1, len(texts) // _STATS_DOCS_PER_WORKER))
@@ -805,7 +806,7 @@ class KeyphraseExtractor:
         max_phrases = cleaner.max_phrases
         lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
-        for (kw, h), low in zip(scored, lows, strict=True):
+        for (kw, h), low in zip(scored, lows):  # noqa: B905 (same length by construction)
             if low.count(" ") > 1:
                 # YAKE's candidates neither start nor end with a stopword: from three words on,
                 # most have one inside. Rejected before any cache (and no cache of them).

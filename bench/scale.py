@@ -263,7 +263,7 @@ def worker(args: argparse.Namespace) -> None:
     no_fetch = fetch_run_config(set())
     with TreeRss() as rss:
         t = time.perf_counter()
-        materialize(home, backfill_days[0], until=backfill_days[-1], run_config=no_fetch)
+        materialize(home, backfill_days[0], until=backfill_days[-1], fetch=False)  # as `backfill`
         backfill_s = time.perf_counter() - t
     self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

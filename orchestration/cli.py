@@ -185,6 +185,7 @@ def materialize(
     verbose: bool = False,
     until: dt.date | None = None,
     run_config: dict | None = None,
+    fetch: bool = True,
 ) -> None:
     """Run the daily job through the Dagster instance in the home.
 
@@ -193,6 +194,10 @@ def materialize(
 
     One date, or with ``until`` every date from ``listing_date`` to ``until`` in a single
     run (a backfill: each asset handles the whole range at once).
+
+    ``fetch=False`` leaves the fetch assets out of the run (a backfill of what is already in
+    landing/): Dagster records two events per asset and daily partition, ~1,400 for a year
+    of two fetch assets that would fetch nothing.
 
     The warehouse file lock serialises the writers. The ``duckdb_writer`` pool has run
     granularity (``dagster.yaml``, written by ``env.Home.ensure``), not per step: in a run
@@ -213,6 +218,14 @@ def materialize(
     from orchestration.resources import reap_dead_runs, run_liveness
 
     job = defs.resolve_job_def("papertrends_daily")
+    selection = None
+    if not fetch:
+        from orchestration.defs.fetch import FETCH_ASSET_KEYS
+
+        selection = [k for k in defs.resolve_all_asset_keys() if k not in FETCH_ASSET_KEYS]
+        fetch_ops = {k.to_python_identifier() for k in FETCH_ASSET_KEYS}
+        ops = {k: v for k, v in (run_config or {}).get("ops", {}).items() if k not in fetch_ops}
+        run_config = {**(run_config or {}), "ops": ops}
     if until is None:
         partition = {"partition_key": listing_date.isoformat()}
     else:
@@ -242,6 +255,7 @@ def materialize(
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
+            asset_selection=selection,
             run_config=(run_config or {})
             | {"loggers": {"console": {"config": {"log_level": level}}}},
             **partition,
@@ -442,14 +456,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         raise CliError(f"--to {args.to} is before --from {args.start}")
     home = prepare_home(args.home)
     started = time.monotonic()
-    from orchestration.defs.fetch import fetch_run_config
     from orchestration.defs.warehouse import full_refresh_run_config
 
-    # From what is already in landing/: no source is fetched, whatever PAPERTRENDS_SOURCES says.
-    run_config = fetch_run_config(set())
-    if args.full_refresh:
-        run_config["ops"].update(full_refresh_run_config()["ops"])
-    materialize(home, args.start, verbose=args.verbose, until=args.to, run_config=run_config)
+    # From what is already in landing/: the fetch assets are left out of the run.
+    run_config = full_refresh_run_config() if args.full_refresh else None
+    materialize(
+        home, args.start, verbose=args.verbose, until=args.to, run_config=run_config, fetch=False
+    )
     days = (args.to - args.start).days + 1
     print(f"backfilled {days} date(s) {args.start}..{args.to} in {time.monotonic() - started:.1f}s")
     print(summary(home, args.to))
@@ -457,7 +470,6 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from orchestration.defs.fetch import fetch_run_config
     from orchestration.defs.partitions import daily_partitions
     from transforms.bulk_import import split_snapshot
 
@@ -510,7 +522,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.no_build:
         return 0
     start, end = imported.dates
-    materialize(home, start, verbose=args.verbose, until=end, run_config=fetch_run_config(set()))
+    materialize(home, start, verbose=args.verbose, until=end, fetch=False)
     print(f"built {start}..{end} in {time.monotonic() - started:.1f}s in all")
     print(summary(home, end))
     return 0

@@ -7,8 +7,8 @@ from orchestration import env, sqlite_storage
 from orchestration.defs import automation, fetch, ingest, keyphrases, publish, quality, warehouse
 from orchestration.resources import PapertrendsHome
 
-# Dagster's SQLite run and event storage without an fsync per event (see the module).
-sqlite_storage.use_normal_sync()
+# Dagster's SQLite run and event storage in WAL mode, as Dagster means it (see the module).
+sqlite_storage.use_wal()
 
 defs = dg.Definitions.merge(
     fetch.defs,

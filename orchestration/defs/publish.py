@@ -33,7 +33,9 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     Atom feed, and the e-mail in ``publish/outbox/`` (sent once when SMTP is configured).
 
     Runs only when the blocking Great Expectations checks upstream passed. An empty day
-    gets a digest that says why it is empty.
+    gets a digest that says why it is empty. A backfill publishes (and e-mails) the digest
+    of its last date only: importing a year of history does not send a year of e-mails;
+    an earlier date's digest is one `papertrends backfill --from D --to D` away.
     """
     watch_file = papertrends.home.root / "watchlists.yaml"
     try:
@@ -45,7 +47,7 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     results = []
     try:
         with papertrends.connect(read_only=True) as con:
-            for key in context.partition_keys:  # one date, or a range in a backfill
+            for key in context.partition_keys[-1:]:  # the date, or a backfill's last one
                 results.append(
                     publish_day(
                         con,
@@ -64,7 +66,8 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     return dg.MaterializeResult(
         metadata={
             "digest": dg.MetadataValue.path(str(last.folder / "digest.html")),
-            "dates": len(results),
+            "date": context.partition_keys[-1],
+            "dates_in_run": len(context.partition_keys),
             "papers": last.papers,
             "rising": last.rising,
             "new": last.new,

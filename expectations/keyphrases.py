@@ -32,8 +32,7 @@ _BODY = """
 WITH p AS (SELECT paper_id FROM papers {paper_filter}),
 k AS (
     SELECT kp.* FROM raw.paper_keyphrases AS kp SEMI JOIN p ON kp.paper_id = p.paper_id
-    UNION ALL BY NAME
-    SELECT kp.* FROM raw.paper_keyphrases AS kp ANTI JOIN papers ON kp.paper_id = papers.paper_id
+    {orphans}
 ),
 per_paper AS (
     SELECT paper_id, count(*) AS n_keyphrases, min(rank) AS min_rank, max(rank) AS max_rank
@@ -56,17 +55,68 @@ FULL OUTER JOIN k ON k.paper_id = p.paper_id
 LEFT JOIN per_paper AS pp ON pp.paper_id = coalesce(p.paper_id, k.paper_id)
 ORDER BY 1, k.rank
 """
-QUERY_ALL = _BODY.format(paper_filter="")
-QUERY = _BODY.format(
-    paper_filter="WHERE paper_id IN ("
+#: keyphrase rows whose paper is not in ``papers`` at all (whole table)
+_ORPHANS = """UNION ALL BY NAME
+    SELECT kp.* FROM raw.paper_keyphrases AS kp ANTI JOIN papers ON kp.paper_id = papers.paper_id"""
+_WINDOW_FILTER = (
+    "WHERE paper_id IN ("
     "SELECT paper_id FROM paper_appearances WHERE listing_date BETWEEN $start AND $end)"
 )
+# papers no date window selects: never listed on a date (all history's first chunk)
+_UNDATED = """
+    OR NOT EXISTS (SELECT 1 FROM paper_appearances AS a
+                   WHERE a.paper_id = papers.paper_id AND a.listing_date IS NOT NULL)"""
+QUERY_ALL = _BODY.format(paper_filter="", orphans=_ORPHANS)
+QUERY = _BODY.format(paper_filter=_WINDOW_FILTER, orphans=_ORPHANS)
+#: frame rows per listing date: the keyphrase rows (at least one) of its papers; NULL:
+#: the orphan rows (+ with all history, the papers never listed on a date)
+_COUNT = """
+WITH n AS (SELECT paper_id, count(*) AS n FROM raw.paper_keyphrases GROUP BY 1)
+SELECT a.listing_date AS day, sum(coalesce(n.n, 1)) AS n
+FROM (SELECT DISTINCT paper_id, listing_date FROM paper_appearances {where}) AS a
+LEFT JOIN n ON n.paper_id = a.paper_id
+GROUP BY 1
+UNION ALL
+SELECT NULL, count(*) FROM raw.paper_keyphrases AS kp ANTI JOIN papers ON kp.paper_id = papers.paper_id
+{undated}
+"""
+_COUNT_UNDATED = """UNION ALL
+SELECT NULL, sum(coalesce(n.n, 1)) FROM papers LEFT JOIN n ON n.paper_id = papers.paper_id
+WHERE NOT EXISTS (SELECT 1 FROM paper_appearances AS a
+                  WHERE a.paper_id = papers.paper_id AND a.listing_date IS NOT NULL)"""
 
 
-def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
-    """Papers of the listing dates ``start..end`` (inclusive; None: all) x keyphrases."""
+def query(
+    start: dt.date | None,
+    end: dt.date | None = None,
+    *,
+    whole_table: bool = True,
+    undated: bool = False,
+) -> tuple[str, dict[str, dt.date]]:
+    """Papers of the listing dates ``start..end`` (inclusive; None: all) x keyphrases.
+
+    ``whole_table=False``: without the orphan keyphrase rows (the window's first chunk
+    carries them). ``undated``: also the papers never listed on a date."""
     start, end = window(start, end)
-    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
+    if start is None:
+        return QUERY_ALL, {}
+    sql = _BODY.format(
+        paper_filter=_WINDOW_FILTER + (_UNDATED if undated else ""),
+        orphans=_ORPHANS if whole_table else "",
+    )
+    return sql, window_params(start, end)
+
+
+def count_query(
+    start: dt.date | None, end: dt.date | None = None
+) -> tuple[str, dict[str, dt.date]]:
+    """``(day, n)``: frame rows per listing date of the window (an upper bound: a paper
+    listed on several dates of a chunk is there once); NULL: orphans (+ undated papers)."""
+    start, end = window(start, end)
+    if start is None:
+        return _COUNT.format(where="", undated=_COUNT_UNDATED), {}
+    where = "WHERE listing_date BETWEEN $start AND $end"
+    return _COUNT.format(where=where, undated=""), window_params(start, end)
 
 
 def build_suite(

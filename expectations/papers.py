@@ -52,17 +52,33 @@ SELECT 'summary' AS source_table,
             GROUP BY paper_id HAVING count(*) > 1 ORDER BY paper_id LIMIT 5
        )) AS duplicate_id_sample
 FROM papers
+{summary_filter}
 )
 ORDER BY source_table = 'summary', paper_id
 """
-QUERY_ALL = _BODY.format(paper_filter="")
-QUERY = _BODY.format(
-    paper_filter="""WHERE paper_id IN (
+_WINDOW_FILTER = """WHERE paper_id IN (
     SELECT paper_id FROM paper_appearances WHERE listing_date BETWEEN $start AND $end
 )
    OR first_listed BETWEEN $start AND $end
    OR last_listed BETWEEN $start AND $end"""
-)
+# papers no date window selects: no listing date at all (all history's first chunk)
+_UNDATED = """
+   OR (first_listed IS NULL AND last_listed IS NULL AND NOT EXISTS (
+        SELECT 1 FROM paper_appearances AS a
+        WHERE a.paper_id = papers.paper_id AND a.listing_date IS NOT NULL))"""
+QUERY_ALL = _BODY.format(paper_filter="", summary_filter="")
+QUERY = _BODY.format(paper_filter=_WINDOW_FILTER, summary_filter="")
+#: papers per date (appearances, first and last listing), NULL: undated + the summary row
+_COUNT = """
+SELECT day, count(*) AS n FROM (
+    SELECT paper_id, listing_date AS day FROM paper_appearances
+    UNION SELECT paper_id, first_listed FROM papers
+    UNION SELECT paper_id, last_listed FROM papers
+) {where}
+GROUP BY 1
+UNION ALL
+SELECT NULL, 1
+"""
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 # http(s) only, a host, no whitespace/quotes/angle brackets (the URL is put in an
@@ -70,10 +86,36 @@ MIN_DATE = dt.datetime(2000, 1, 1)
 CODE_URL_REGEX = r"""^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s"'<>]*)?$"""
 
 
-def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
-    """The papers of the listing dates ``start..end`` (inclusive; None: all) + summary."""
+def query(
+    start: dt.date | None,
+    end: dt.date | None = None,
+    *,
+    whole_table: bool = True,
+    undated: bool = False,
+) -> tuple[str, dict[str, dt.date]]:
+    """The papers of the listing dates ``start..end`` (inclusive; None: all) + summary.
+
+    ``whole_table=False``: without the summary row (its columns stay, all null: DuckDB
+    drops the aggregate unevaluated), for the chunks after a window's first one.
+    ``undated``: also the papers with no listing date at all."""
     start, end = window(start, end)
-    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
+    if start is None:
+        return QUERY_ALL, {}
+    sql = _BODY.format(
+        paper_filter=_WINDOW_FILTER + (_UNDATED if undated else ""),
+        summary_filter="" if whole_table else "HAVING FALSE",
+    )
+    return sql, window_params(start, end)
+
+
+def count_query(
+    start: dt.date | None, end: dt.date | None = None
+) -> tuple[str, dict[str, dt.date]]:
+    """``(day, n)``: papers per listing date of the window (an upper bound: a paper listed
+    on several dates of a chunk is one row); NULL: the summary row (+ undated papers)."""
+    start, end = window(start, end)
+    where = "" if start is None else "WHERE day BETWEEN $start AND $end"
+    return _COUNT.format(where=where), window_params(start, end)
 
 
 def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, expect, new_suite, window, window_params
+from expectations.runner import WARN, expect, in_window, new_suite, window, window_params
 from transforms.listing import CARD_ABSTRACT_CHARS, CARD_TITLE_CHARS
 
 NAME = "raw_listings"
@@ -45,14 +45,36 @@ FROM raw.listings
 _ORDER = "ORDER BY listing_date, source_file, position"
 QUERY = _SELECT + "WHERE listing_date BETWEEN $start AND $end " + _ORDER
 QUERY_ALL = _SELECT + _ORDER
+#: rows per listing date (the runner sizes its chunks with it); NULL: undated rows
+_COUNT = "SELECT listing_date AS day, count(*) AS n FROM raw.listings {where} GROUP BY 1"
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 
 
-def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
-    """The rows of the listing dates ``start..end`` (inclusive; None: all)."""
+def query(
+    start: dt.date | None,
+    end: dt.date | None = None,
+    *,
+    whole_table: bool = True,
+    undated: bool = False,
+) -> tuple[str, dict[str, dt.date]]:
+    """The rows of the listing dates ``start..end`` (inclusive; None: all).
+    ``undated``: the rows without a listing date as well (the first chunk of all history
+    carries them). No whole-table rows here (``whole_table`` is accepted for the runner)."""
     start, end = window(start, end)
-    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
+    if start is None:
+        return QUERY_ALL, {}
+    sql = _SELECT + f"WHERE {in_window('listing_date', undated=undated)} " + _ORDER
+    return sql, window_params(start, end)
+
+
+def count_query(
+    start: dt.date | None, end: dt.date | None = None
+) -> tuple[str, dict[str, dt.date]]:
+    """``(day, n)``: the frame's rows per listing date of the window (None: all dates)."""
+    start, end = window(start, end)
+    where = "" if start is None else "WHERE listing_date BETWEEN $start AND $end"
+    return _COUNT.format(where=where), window_params(start, end)
 
 
 def build_suite(

@@ -14,11 +14,25 @@ Design notes (GX Core 1.24.1):
   ``error`` = gate (data must not be published), ``warn`` = soft signal.
   A suite result is successful iff no *error* expectation failed.
 * Windows: every stage's ``query(start, end)`` selects the rows of the listing dates
-  ``start..end`` (inclusive; both None = all history), so a backfill validates its
-  range in one pass per suite.  Whole-table invariants that are cheap as one SQL
-  aggregate (e.g. ``papers`` id uniqueness) are computed by DuckDB and arrive as
-  columns of a ``summary`` row of the frame.  ``run_suite`` skips the window's empty
-  dates (``transforms.warehouse.empty_day_reasons``) and validates the others.
+  ``start..end`` (inclusive; both None = all history).  Whole-table invariants that
+  are cheap as one SQL aggregate (e.g. ``papers`` id uniqueness) are computed by DuckDB
+  and arrive as columns of a ``summary`` row of the frame.  ``run_suite`` skips the
+  window's empty dates (``transforms.warehouse.empty_day_reasons``) and validates the
+  others.
+* Chunks: a window (all history too) whose rows would exceed ``CHUNK_ROWS`` is split
+  into consecutive date chunks (``plan_chunks``, sized by the stage's
+  ``count_query`` of rows per date; a date is never split), each validated with the
+  suite, and the chunk results are merged into ONE SuiteResult for the window
+  (``_WindowMerge``): failed expectations merged per expectation (their dates, counts
+  and up to 5 sample rows), rows and seconds summed.  The whole-table rows (``papers``
+  summary, orphan keyphrases; with all history also the undated rows) come with the
+  first chunk only (``query(..., whole_table=True, undated=...)``), so they are
+  computed and reported once.  Expectations on a frame-wide aggregate (row count,
+  distinct values) are re-evaluated on the window's totals / union of distinct
+  values, not per chunk (``WINDOW_AGGREGATES``).  Frame-wide uniqueness stays per
+  chunk: every uniqueness key of the suites contains the date or the paper, whose
+  rows always land in one chunk together.  The GE HTML page is the one of the first
+  failing chunk (else the first chunk), named by ``html_chunk`` in the JSON.
 * Stage tables that do not exist yet: ``validate_stage`` returns a failed
   result (``error`` set, one ``FailedExpectation`` of type ``table_exists``)
   unless ``missing_ok=True`` is passed, in which case the result is
@@ -66,6 +80,17 @@ PARTIAL_VALUES = 20
 MAX_STR = 500
 #: columns that say which listing date a row belongs to (failures name these dates)
 DATE_COLUMNS = ("listing_date", "summary_date", "as_of_date")
+#: a window whose frame would exceed this many rows (estimated per date by the stage's
+#: ``count_query``) is validated in consecutive date chunks below it (read at call time:
+#: tests set it small)
+CHUNK_ROWS = 300_000
+#: expectations on a frame-wide aggregate: over chunks they are re-evaluated on the
+#: window's total (rows) or on the union of the chunks' distinct values of the column
+WINDOW_AGGREGATES = (
+    "expect_table_row_count_to_be_between",
+    "expect_column_unique_value_count_to_be_between",
+    "expect_column_distinct_values_to_contain_set",
+)
 #: SUMMARY, not COMPLETE: on pandas SUMMARY already carries
 #: ``partial_unexpected_index_list`` (enough to pick sample rows), while COMPLETE
 #: also builds ``unexpected_index_list`` and an ``unexpected_index_query`` string
@@ -230,6 +255,11 @@ class SuiteResult:
     error: str | None = None  # query-level problem (missing table/column), if any
     #: dates of the window that had nothing to validate -> why (run_suite)
     skipped_dates: dict[str, str] = field(default_factory=dict)
+    #: the chunks the window was validated in: window, rows, seconds, failed (one entry
+    #: for a one-pass validation)
+    chunks: list[dict] = field(default_factory=list)
+    #: the chunk whose GE page ``render_html`` renders (None: the page covers everything)
+    html_chunk: str | None = None
     _gx_result: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -256,6 +286,8 @@ class SuiteResult:
             "n_failed_warn": len(self.warnings),
             "row_count": self.row_count,
             "seconds": round(self.seconds, 4),
+            "chunks": [dict(c) for c in self.chunks],
+            "html_chunk": self.html_chunk,
             "failed": [f.to_json() for f in self.failed],
         }
 
@@ -277,6 +309,8 @@ class Skipped(str):
     row_count = 0
     seconds = 0.0
     error = None
+    chunks: tuple = ()
+    html_chunk = None
 
     suite: str
     listing_date: str | None
@@ -306,6 +340,8 @@ class Skipped(str):
             "n_failed_warn": 0,
             "row_count": 0,
             "seconds": 0.0,
+            "chunks": [],
+            "html_chunk": None,
             "failed": [],
         }
 
@@ -346,6 +382,39 @@ def window_label(start: dt.date | str | None, end: dt.date | str | None = None) 
 def window_params(start: dt.date | None, end: dt.date | None) -> dict[str, dt.date]:
     """The named parameters ``$start`` / ``$end`` of a windowed query (none for all)."""
     return {} if start is None else {"start": start, "end": end}
+
+
+def in_window(column: str, *, undated: bool = False) -> str:
+    """SQL predicate ``column BETWEEN $start AND $end``; ``undated``: rows whose
+    ``column`` is NULL as well (the first chunk of all history carries them)."""
+    between = f"{column} BETWEEN $start AND $end"
+    return f"({between} OR {column} IS NULL)" if undated else between
+
+
+def days_of(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def plan_chunks(
+    counts: dict[dt.date | None, int], start: dt.date, end: dt.date, budget: int
+) -> list[tuple[dt.date, dt.date]]:
+    """Consecutive sub-windows covering ``start..end`` whose estimated rows stay within
+    ``budget``.  ``counts``: rows per date (the key None: rows that travel with the first
+    chunk, e.g. whole-table rows).  A date is never split: a date above the budget is a
+    chunk of its own; every chunk has a date with rows (unless the window has none)."""
+    bounds = [start]
+    rows, dated = counts.get(None, 0), 0
+    for day in sorted(d for d in counts if d is not None and start <= d <= end):
+        n = counts[day]
+        if n <= 0:
+            continue
+        if dated and rows + n > budget:
+            bounds.append(day)
+            rows = dated = 0
+        rows += n
+        dated += n
+    ends = [b - dt.timedelta(days=1) for b in bounds[1:]] + [end]
+    return list(zip(bounds, ends, strict=True))
 
 
 # --------------------------------------------------------------------------- json safety
@@ -614,19 +683,19 @@ def validate_stage(
     end: dt.date | str | None = None,
     *,
     missing_ok: bool = False,
+    chunk_rows: int | None = None,
     **params: Any,
 ) -> SuiteResult:
     """Query the stage's frame for the window ``start..end`` (inclusive; ``end`` defaults
     to ``start``, both None = all history) from DuckDB and validate it with the stage's
-    suite, in one pass.
+    suite: in one pass, or, when the window's rows would exceed ``chunk_rows`` (default
+    ``CHUNK_ROWS``), in consecutive date chunks merged into one result.
 
     ``params`` go to the module's ``build_suite``.  Missing tables give a failed
     result with a clear ``error`` (or ``skipped=True`` if ``missing_ok``); a query
     that fails for another DuckDB reason (e.g. a renamed column) gives a failed
     result of type ``query_succeeds``.
     """
-    import duckdb
-
     t0 = time.perf_counter()
     start, end = window(start, end)
     label = window_label(start, end)
@@ -646,9 +715,78 @@ def validate_stage(
         )
 
     suite = module.build_suite(**params)
-    sql, sql_params = module.query(start, end)
+    budget = CHUNK_ROWS if chunk_rows is None else chunk_rows
+    chunks = _chunks(con, module, start, end, budget)
+    if chunks is None:  # one pass
+        df = _fetch(con, stage, module.query(start, end), label, missing_ok, t0)
+        if isinstance(df, SuiteResult):
+            return df
+        result = validate_frame(suite, df, listing_date=label)
+        result.chunks = [_chunk_entry(label, result)]
+        return result
+
+    merge = _WindowMerge(suite, label)
+    for n, (lo, hi) in enumerate(chunks):
+        first = n == 0
+        sql = module.query(lo, hi, whole_table=first, undated=first and start is None)
+        df = _fetch(con, stage, sql, window_label(lo, hi), missing_ok, t0)
+        if isinstance(df, SuiteResult):
+            df.listing_date = label
+            return df
+        merge.add(window_label(lo, hi), df, validate_frame(suite, df, listing_date=label))
+        del df  # one chunk's frame in memory at a time
+    return merge.result()
+
+
+def _chunks(
+    con: duckdb.DuckDBPyConnection,
+    module: Any,
+    start: dt.date | None,
+    end: dt.date | None,
+    budget: int,
+) -> list[tuple[dt.date, dt.date]] | None:
+    """The window's date chunks, or None for one pass: a single date, rows within the
+    budget (estimated by the module's ``count_query``), or a count query that fails (the
+    frame's query then fails the same way and reports it)."""
+    import duckdb
+
+    if start is not None and start == end:
+        return None
+    sql, params = module.count_query(start, end)
     try:
-        df = con.execute(sql, sql_params).df()
+        rows = con.execute(sql, params).fetchall()
+    except duckdb.Error as exc:
+        log.debug("count query of %s failed (%s): one pass", module.NAME, exc)
+        return None
+    counts: dict[dt.date | None, int] = {}
+    for day, n in rows:
+        key = None if day is None else as_date(day)
+        counts[key] = counts.get(key, 0) + int(n or 0)
+    if sum(counts.values()) <= budget:
+        return None
+    if start is None:  # all history: the span of the stage's dates (undated rows: chunk 1)
+        dated = [d for d in counts if d is not None]
+        if not dated:
+            return None
+        start, end = min(dated), max(dated)
+    chunks = plan_chunks(counts, start, end, budget)
+    return chunks if len(chunks) > 1 else None
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    query: tuple[str, dict],
+    label: str | None,
+    missing_ok: bool,
+    t0: float,
+) -> pd.DataFrame | SuiteResult:
+    """The frame of one query, or the failed (or skipped) result saying why not."""
+    import duckdb
+
+    sql, sql_params = query
+    try:
+        return con.execute(sql, sql_params).df()
     except duckdb.CatalogException as exc:
         msg = f"stage {stage!r}: {str(exc).splitlines()[0]}"
         return _problem_result(
@@ -669,7 +807,171 @@ def validate_stage(
             skipped=False,
             seconds=time.perf_counter() - t0,
         )
-    return validate_frame(suite, df, listing_date=label)
+
+
+def _chunk_entry(label: str | None, result: SuiteResult) -> dict:
+    return {
+        "window": label,
+        "rows": result.row_count,
+        "seconds": round(result.seconds, 4),
+        "failed": len(result.failed),
+    }
+
+
+def _merge_key(f: FailedExpectation) -> tuple:
+    return (
+        f.expectation,
+        f.column,
+        f.severity,
+        json.dumps(f.kwargs, sort_keys=True, default=str),
+    )
+
+
+def _merge_observed(a: Any, b: Any) -> Any:
+    """Counts of two chunks' observations summed (the unexpected share recomputed), their
+    partial value lists joined; other observations: the first chunk's."""
+    counts = ("element_count", "unexpected_count", "missing_count")
+    if not (isinstance(a, dict) and isinstance(b, dict) and "unexpected_count" in a):
+        return a
+    out = dict(a)
+    for k in counts:
+        if isinstance(a.get(k), int) and isinstance(b.get(k), int):
+            out[k] = a[k] + b[k]
+    if "unexpected_percent" in out:
+        base = out.get("element_count", 0) - out.get("missing_count", 0)
+        out["unexpected_percent"] = 100 * out["unexpected_count"] / base if base > 0 else None
+    if "partial_unexpected_list" in a or "partial_unexpected_list" in b:
+        joined = list(a.get("partial_unexpected_list") or [])
+        joined += list(b.get("partial_unexpected_list") or [])
+        out["partial_unexpected_list"] = joined[:PARTIAL_VALUES]
+    return out
+
+
+def _bounds_met(value: float, kwargs: dict) -> bool:
+    lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+    if lo is not None and (value <= lo if kwargs.get("strict_min") else value < lo):
+        return False
+    return not (hi is not None and (value >= hi if kwargs.get("strict_max") else value > hi))
+
+
+class _WindowMerge:
+    """Chunk results of one window merged into one SuiteResult.
+
+    Failures are merged per expectation (type, column, severity, kwargs): their dates
+    joined, counts summed, sample rows of the first chunks kept (up to SAMPLE_ROWS, each
+    with ``_chunk``: the chunk's window, as ``_row`` is a position in that chunk's frame).
+    Expectations in ``WINDOW_AGGREGATES`` (without a row condition) are judged on the
+    window: the summed rows, or the union of the chunks' distinct values.
+    """
+
+    def __init__(self, suite: ExpectationSuite, label: str | None) -> None:
+        self.suite = suite
+        self.label = label
+        self.failed: dict[tuple, FailedExpectation] = {}
+        self.rows = 0
+        self.seconds = 0.0
+        self.chunks: list[dict] = []
+        self.gx_result: Any = None
+        self.html_chunk: str | None = None
+        self.html_failed = False
+        self.aggregates: list[tuple[Any, dict]] = []
+        self.values: dict[str, set] = {}
+        for e in suite.expectations:
+            cfg = e.configuration
+            kwargs = {k: v for k, v in cfg.kwargs.items() if k != "batch_id"}
+            if cfg.type in WINDOW_AGGREGATES and not kwargs.get("row_condition"):
+                self.aggregates.append((cfg, kwargs))
+                if "column" in kwargs:
+                    self.values.setdefault(kwargs["column"], set())
+
+    def add(self, chunk: str | None, df: pd.DataFrame, part: SuiteResult) -> None:
+        self.rows += part.row_count
+        self.seconds += part.seconds
+        self.chunks.append(_chunk_entry(chunk, part))
+        for name, seen in self.values.items():
+            if name in df.columns:
+                seen.update(v for v in df[name].dropna().unique().tolist())
+        if self.gx_result is None or (part.failed and not self.html_failed):
+            self.gx_result, self.html_chunk = part._gx_result, chunk
+            self.html_failed = bool(part.failed)
+        aggregate_types = {cfg.type for cfg, _ in self.aggregates}
+        for f in part.failed:
+            if f.expectation in aggregate_types and not f.kwargs.get("row_condition"):
+                continue  # judged on the whole window in result()
+            rows = [{**r, "_chunk": chunk} for r in f.sample_rows]
+            key = _merge_key(f)
+            have = self.failed.get(key)
+            if have is None:
+                f.sample_rows = rows[:SAMPLE_ROWS]
+                self.failed[key] = f
+                continue
+            have.dates = sorted(set(have.dates) | set(f.dates))
+            have.observed = _merge_observed(have.observed, f.observed)
+            known = {_row_content(r) for r in have.sample_rows}
+            for r in rows:
+                if len(have.sample_rows) >= SAMPLE_ROWS:
+                    break
+                if _row_content(r) not in known:
+                    have.sample_rows.append(r)
+                    known.add(_row_content(r))
+
+    def _aggregate_failure(self, cfg: Any, kwargs: dict) -> FailedExpectation | None:
+        if cfg.type == "expect_table_row_count_to_be_between":
+            if _bounds_met(self.rows, kwargs):
+                return None
+            observed: dict = {"observed_value": self.rows}
+        elif cfg.type == "expect_column_unique_value_count_to_be_between":
+            values = self.values.get(kwargs["column"], set())
+            if _bounds_met(len(values), kwargs):
+                return None
+            observed = {
+                "observed_value": len(values),
+                "details": {"values": sorted(map(str, values))[:PARTIAL_VALUES]},
+            }
+        else:  # expect_column_distinct_values_to_contain_set
+            values = self.values.get(kwargs["column"], set())
+            absent = [v for v in kwargs.get("value_set") or [] if v not in values]
+            if not absent:
+                return None
+            observed = {
+                "observed_value": sorted(map(str, values))[:PARTIAL_VALUES],
+                "details": {"missing": absent},
+            }
+        return FailedExpectation(
+            expectation=cfg.type,
+            column=_column_of(kwargs),
+            kwargs=_json_safe(kwargs),
+            observed=_json_safe({**observed, "over": f"{len(self.chunks)} chunks"}),
+            sample_rows=[],
+            severity=severity_of(cfg),
+            why=(cfg.meta or {}).get("why", ""),
+        )
+
+    def result(self) -> SuiteResult:
+        failed = list(self.failed.values())
+        for cfg, kwargs in self.aggregates:
+            hit = self._aggregate_failure(cfg, kwargs)
+            if hit is not None:
+                failed.append(hit)
+        failed.sort(key=lambda f: (f.severity != ERROR, f.expectation, f.column or ""))
+        return SuiteResult(
+            suite=self.suite.name,
+            success=not any(f.severity == ERROR for f in failed),
+            evaluated=len(self.suite.expectations),
+            failed=failed,
+            row_count=self.rows,
+            seconds=self.seconds,
+            listing_date=_json_safe(self.label),
+            chunks=self.chunks,
+            html_chunk=self.html_chunk,
+            _gx_result=self.gx_result,
+        )
+
+
+def _row_content(row: dict) -> str:
+    return json.dumps(
+        {k: v for k, v in row.items() if k not in ("_row", "_chunk")}, sort_keys=True, default=str
+    )
 
 
 # --------------------------------------------------------------------------- reports
@@ -725,10 +1027,13 @@ def run_suite(
     stage: str,
     start: dt.date | str | None,
     end: dt.date | str | None = None,
+    *,
+    chunk_rows: int | None = None,
     **params: Any,
 ) -> SuiteResult | Skipped:
     """Validate one stage over the listing dates ``start..end`` (``end`` defaults to
-    ``start``; ``start=None``: all history, nothing skipped) in one pass.
+    ``start``; ``start=None``: all history, nothing skipped) as one result: in one pass,
+    or in date chunks of at most ``chunk_rows`` (default ``CHUNK_ROWS``) estimated rows.
 
     The window's empty dates (no listing landed, none published, no paper cards) are
     skipped: listed in ``skipped_dates`` with their reasons.  When every date is empty
@@ -736,11 +1041,11 @@ def run_suite(
     """
     start, end = window(start, end)
     if start is None:
-        return validate_stage(con, stage, None, **params)
+        return validate_stage(con, stage, None, chunk_rows=chunk_rows, **params)
     reasons = {d.isoformat(): why for d, why in empty_day_reasons(con, start, end).items()}
     label = window_label(start, end)
     if len(reasons) == (end - start).days + 1:
         return Skipped(stage, label, reasons)
-    result = validate_stage(con, stage, start, end, **params)
+    result = validate_stage(con, stage, start, end, chunk_rows=chunk_rows, **params)
     result.skipped_dates = reasons
     return result

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, col, expect, new_suite, window, window_params
+from expectations.runner import WARN, col, expect, in_window, new_suite, window, window_params
 
 NAME = "trends"
 REQUIRED_TABLES = ("keyword_daily", "keyword_trends", "paper_appearances")
@@ -84,12 +84,53 @@ QUERY = _BODY.format(
     daily_filter="WHERE kd.listing_date BETWEEN $start AND $end",
     trends_filter="WHERE kt.as_of_date BETWEEN $start AND $end",
 )
+#: frame rows per date: daily + trend rows + the summary row of a listed date; NULL:
+#: daily/trend rows without a date
+_COUNT = """
+SELECT day, sum(n)::BIGINT AS n FROM (
+    SELECT listing_date AS day, count(*) AS n FROM keyword_daily {daily} GROUP BY 1
+    UNION ALL
+    SELECT as_of_date, count(*) FROM keyword_trends {trends} GROUP BY 1
+    UNION ALL
+    SELECT DISTINCT listing_date, 1 FROM paper_appearances {appearances}
+) GROUP BY 1
+"""
 
 
-def query(start: dt.date | None, end: dt.date | None = None) -> tuple[str, dict[str, dt.date]]:
-    """Summary rows (one per date) + daily and trend rows of ``start..end`` (None: all)."""
+def query(
+    start: dt.date | None,
+    end: dt.date | None = None,
+    *,
+    whole_table: bool = True,
+    undated: bool = False,
+) -> tuple[str, dict[str, dt.date]]:
+    """Summary rows (one per date) + daily and trend rows of ``start..end`` (None: all).
+    ``undated``: also the daily and trend rows without a date (all history's first
+    chunk). No whole-table rows here (``whole_table`` is accepted for the runner)."""
     start, end = window(start, end)
-    return (QUERY_ALL if start is None else QUERY), window_params(start, end)
+    if start is None:
+        return QUERY_ALL, {}
+    sql = _BODY.format(
+        days=_WINDOW_DAYS,
+        appearances_filter="WHERE listing_date BETWEEN $start AND $end",
+        daily_filter=f"WHERE {in_window('kd.listing_date', undated=undated)}",
+        trends_filter=f"WHERE {in_window('kt.as_of_date', undated=undated)}",
+    )
+    return sql, window_params(start, end)
+
+
+def count_query(
+    start: dt.date | None, end: dt.date | None = None
+) -> tuple[str, dict[str, dt.date]]:
+    """``(day, n)``: frame rows per date of the window (None: every date of the tables)."""
+    start, end = window(start, end)
+    if start is None:
+        return _COUNT.format(daily="", trends="", appearances=""), {}
+    return _COUNT.format(
+        daily="WHERE listing_date BETWEEN $start AND $end",
+        trends="WHERE as_of_date BETWEEN $start AND $end",
+        appearances="WHERE listing_date BETWEEN $start AND $end",
+    ), window_params(start, end)
 
 
 def build_suite(*, max_abs_z: float = 1_000.0) -> Any:

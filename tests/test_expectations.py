@@ -1389,3 +1389,269 @@ def test_save_report_of_a_window(tmp_path):
     path = save_report(result, tmp_path, html=False)
     assert path.name == "trends__2024-02-29..2024-03-01.json"
     assert json.loads(path.read_text())["listing_date"] == "2024-02-29..2024-03-01"
+
+
+# --------------------------------------------------------------------------- chunks
+LAST = D + dt.timedelta(days=3)  # the long warehouse lists D's papers again up to LAST
+ONE_PASS = 10**9  # a row budget no window here reaches
+
+
+def long_db() -> duckdb.DuckDBPyConnection:
+    """``populate`` + D's listing, daily and trend rows copied to D+1..LAST (papers'
+    last_listed and times_listed follow): five listing dates, 5-18 frame rows each."""
+    con = memory_db()
+    copies = [
+        ("raw.listings", "listing_date"),
+        ("paper_appearances", "listing_date"),
+        ("keyword_daily", "listing_date"),
+        ("keyword_trends", "as_of_date"),
+    ]
+    for k in (1, 2, 3):
+        for table, column in copies:
+            con.execute(
+                f"INSERT INTO {table} SELECT * REPLACE ({column} + $k AS {column}) "
+                f"FROM {table} WHERE {column} = $d",
+                {"k": k, "d": D},
+            )
+    con.execute(
+        "UPDATE papers SET last_listed = m.last, times_listed = m.n FROM ("
+        "SELECT paper_id, max(listing_date) AS last, count(DISTINCT listing_date)::INTEGER AS n "
+        "FROM paper_appearances GROUP BY 1) AS m WHERE papers.paper_id = m.paper_id"
+    )
+    return con
+
+
+def _verdict(result) -> tuple:
+    """What must not depend on chunking: the verdict and each failure with its dates."""
+    return result.success, sorted(
+        (f.expectation, f.column or "", f.severity, tuple(f.dates)) for f in result.failed
+    )
+
+
+def test_plan_chunks():
+    plan = runner.plan_chunks
+    counts = {None: 1, D0: 5, D: 6}
+    assert plan(counts, D0, D, 100) == [(D0, D)]
+    assert plan(counts, D0, D, 6) == [(D0, D0), (D, D)]  # the None rows go with chunk 1
+    # consecutive chunks cover the window; a date above the budget is a chunk of its own
+    assert plan({EMPTY1: 3, D: 50, D + dt.timedelta(1): 2}, EMPTY1, LAST, 10) == [
+        (EMPTY1, D0),
+        (D, D),
+        (D + dt.timedelta(1), LAST),
+    ]
+    assert plan({D: 50}, EMPTY1, LAST, 10) == [(EMPTY1, LAST)]
+    assert plan({}, D0, D, 1) == [(D0, D)]
+
+
+@pytest.mark.parametrize("budget", [1, 12])
+@pytest.mark.parametrize("stage", STAGES)
+def test_chunked_clean_window_passes_like_one_pass(stage, budget):
+    con = long_db()
+    whole = validate_stage(con, stage, D0, LAST, chunk_rows=ONE_PASS)
+    chunked = validate_stage(con, stage, D0, LAST, chunk_rows=budget)
+    assert len(whole.chunks) == 1 and whole.html_chunk is None
+    assert len(chunked.chunks) > 1 and chunked.success and chunked.failed == [], chunked.to_json()
+    assert chunked.listing_date == whole.listing_date == f"{D0}..{LAST}"
+    assert (
+        chunked.evaluated == whole.evaluated == len(stage_module(stage).build_suite().expectations)
+    )
+    windows = [c["window"] for c in chunked.chunks]  # consecutive, covering the window
+    assert windows[0].startswith(str(D0)) and windows[-1].endswith(str(LAST))
+    assert chunked.row_count == sum(c["rows"] for c in chunked.chunks)
+    assert chunked.seconds == pytest.approx(sum(c["seconds"] for c in chunked.chunks), abs=0.01)
+    if stage in ("raw_listings", "trends"):  # rows of one date each; a paper listed on
+        assert chunked.row_count == whole.row_count  # dates of two chunks is in both
+
+
+LAST_SQL = f"DATE '{LAST}'"
+# (stage, SQL breaking rows of several dates / chunks)
+CHUNK_CASES = [
+    (
+        "raw_listings",
+        "UPDATE raw.listings SET title = repeat('x', 1500) WHERE \"position\" = 2 "
+        f"AND listing_date IN (DATE '{D0}', {LAST_SQL})",
+    ),
+    (
+        "raw_listings",
+        f"UPDATE raw.listings SET file_sha256 = 'XYZ', raw_text = NULL WHERE listing_date = {LAST_SQL}",
+    ),
+    (
+        "papers",
+        f"UPDATE papers SET code_url = 'javascript:alert(1)' WHERE paper_id = '{_paper_id(6)}'",
+    ),
+    ("papers", f"INSERT INTO papers SELECT * FROM papers WHERE paper_id = '{_paper_id(6)}'"),
+    ("papers", f"UPDATE papers SET paper_id = NULL WHERE paper_id = '{_paper_id(2)}'"),
+    (
+        "keyphrases",
+        f"DELETE FROM raw.paper_keyphrases WHERE paper_id = '{_paper_id(6)}' AND rank = 2",
+    ),
+    (
+        "keyphrases",
+        "INSERT INTO raw.paper_keyphrases "
+        "VALUES ('ffffffffffffffff', 1, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')",
+    ),
+    (
+        "trends",
+        f"UPDATE keyword_daily SET papers = 0 WHERE listing_date IN (DATE '{D0}', {LAST_SQL})",
+    ),
+    ("trends", f"DELETE FROM keyword_trends WHERE as_of_date IN (DATE '{D}', {LAST_SQL})"),
+    (
+        "trends",
+        f"UPDATE keyword_trends SET status = 'bogus', z_score = 'inf' WHERE as_of_date = {LAST_SQL}",
+    ),
+]
+
+
+@pytest.mark.parametrize("budget", [1])
+@pytest.mark.parametrize(
+    "stage,sql", CHUNK_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CHUNK_CASES)]
+)
+def test_chunked_window_fails_like_one_pass(stage, sql, budget):
+    con = long_db()
+    con.execute(sql)
+    whole = validate_stage(con, stage, D0, LAST, chunk_rows=ONE_PASS)
+    chunked = validate_stage(con, stage, D0, LAST, chunk_rows=budget)
+    assert len(chunked.chunks) > 1 and not whole.success, whole.to_json()
+    assert _verdict(chunked) == _verdict(whole), (chunked.to_json(), whole.to_json())
+    # one failure per expectation, however many chunks saw it
+    keys = [(f.expectation, f.column, f.severity, json.dumps(f.kwargs)) for f in chunked.failed]
+    assert len(keys) == len(set(keys))
+    for f in chunked.failed:
+        assert 0 < len(f.sample_rows) <= runner.SAMPLE_ROWS or not any(
+            g.sample_rows for g in whole.failed if g.expectation == f.expectation
+        )
+
+
+def test_bad_row_in_the_last_chunk_is_found():
+    con = long_db()
+    con.execute(
+        f"UPDATE keyword_daily SET papers = 0 WHERE listing_date = {LAST_SQL} "
+        "AND keyphrase_norm = 'diffusion models'"
+    )
+    result = validate_stage(con, "trends", D0, LAST, chunk_rows=1)
+    assert [c["window"] for c in result.chunks][-1] == str(LAST)
+    assert [c["failed"] for c in result.chunks] == [0, 0, 0, 0, 1]
+    (hit,) = result.failed
+    assert (hit.expectation, hit.column, hit.dates) == (
+        "expect_column_values_to_be_between",
+        "papers",
+        [str(LAST)],
+    )
+    (row,) = hit.sample_rows
+    assert row["_chunk"] == str(LAST) and row["keyphrase_norm"] == "diffusion models"
+    assert hit.observed["unexpected_count"] == 1
+    assert result.html_chunk == str(LAST)  # the GE page is the failing chunk's
+
+
+def test_whole_table_failures_are_computed_and_reported_once():
+    con = long_db()
+    con.execute("INSERT INTO papers SELECT * FROM papers WHERE paper_id = ?", [_paper_id(6)])
+    con.execute(
+        "INSERT INTO raw.paper_keyphrases "
+        "VALUES ('ffffffffffffffff', 1, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')"
+    )
+    papers = validate_stage(con, "papers", D0, LAST, chunk_rows=1)
+    assert len(papers.chunks) == 5
+    (dup,) = [f for f in papers.failed if f.column == "duplicate_ids"]
+    assert [r["duplicate_id_sample"] for r in dup.sample_rows] == [_paper_id(6)]
+    assert dup.sample_rows[0]["_chunk"] == str(D0)  # the summary row came with chunk 1 only
+    (unique,) = [f for f in papers.failed if f.expectation == "expect_column_values_to_be_unique"]
+    assert len(unique.sample_rows) == 2  # the two rows, not once per chunk that saw them
+    con.execute("CREATE OR REPLACE TABLE papers AS SELECT DISTINCT * FROM papers")
+    keyphrases = validate_stage(con, "keyphrases", D0, LAST, chunk_rows=1)
+    (orphan,) = keyphrases.failed
+    assert orphan.column == "paper_exists" and orphan.observed["unexpected_count"] == 1
+    # the chunks after the first carry neither the summary row nor the orphans
+    for stage in ("papers", "keyphrases"):
+        sql, params = stage_module(stage).query(D, LAST, whole_table=False)
+        frame = con.execute(sql, params).df()
+        if stage == "papers":
+            assert "summary" not in set(frame["source_table"])
+            assert {"table_rows", "null_ids", "duplicate_ids"} <= set(frame.columns)
+        else:
+            assert "ffffffffffffffff" not in set(frame["paper_id"])
+
+
+def test_window_aggregates_are_judged_on_the_whole_window(clean_frames):
+    """Distinct values and row counts are the window's, not a chunk's."""
+    suite = stage_module("keyphrases").build_suite()
+    merge = runner._WindowMerge(suite, f"{D0}..{D}")
+    for chunk, version in ((str(D0), "yake-0.7.3"), (str(D), "yake-0.8.0")):
+        frame = clean_frames["keyphrases"].copy()
+        frame.loc[frame["n_keyphrases"] > 0, "extractor_version"] = version
+        part = validate_frame(suite, frame, listing_date=chunk)
+        assert part.success and part.failed == []  # each chunk has one version
+        merge.add(chunk, frame, part)
+    (hit,) = merge.result().failed
+    assert hit.expectation == "expect_column_unique_value_count_to_be_between"
+    assert hit.severity == WARN and hit.observed["observed_value"] == 2
+    # an empty chunk fails the row count alone, not within a window with rows
+    suite = stage_module("raw_listings").build_suite()
+    merge = runner._WindowMerge(suite, None)
+    frame = clean_frames["raw_listings"]
+    for part_frame in (frame, frame.iloc[0:0]):
+        merge.add("x", part_frame, validate_frame(suite, part_frame))
+    assert merge.chunks[1]["failed"] == 1 and merge.result().failed == []
+
+
+# (stage, SQL adding a row that only an all-history pass sees: no listing date at all)
+UNDATED_CASES = [
+    (
+        "raw_listings",
+        "INSERT INTO raw.listings SELECT * REPLACE (NULL AS listing_date) "
+        f"FROM raw.listings WHERE listing_date = DATE '{D}' AND \"position\" = 1",
+    ),
+    (
+        "papers",
+        "INSERT INTO papers VALUES ('ab12cd34ef56ab78', 'Never listed', 'An abstract.', NULL, "
+        "NULL, NULL, 1)",
+    ),
+    (
+        "keyphrases",
+        "INSERT INTO papers VALUES ('ab12cd34ef56ab78', 'Never listed', 'An abstract.', NULL, "
+        f"DATE '{D}', DATE '{D}', 1); INSERT INTO raw.paper_keyphrases VALUES "
+        "('ab12cd34ef56ab78', 2, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')",
+    ),
+    ("trends", "INSERT INTO keyword_daily VALUES (NULL, 'ghost', 0, 5)"),
+]
+
+
+@pytest.mark.parametrize("stage,sql", UNDATED_CASES, ids=[c[0] for c in UNDATED_CASES])
+def test_all_history_is_chunked_and_keeps_the_undated_rows(stage, sql):
+    con = long_db()
+    clean = validate_stage(con, stage, None, chunk_rows=1)
+    assert len(clean.chunks) > 1 and clean.success and clean.failed == [], clean.to_json()
+    assert clean.listing_date is None
+    con.execute(sql)
+    whole = validate_stage(con, stage, None, chunk_rows=ONE_PASS)
+    chunked = validate_stage(con, stage, None, chunk_rows=1)
+    assert len(whole.chunks) == 1 and len(chunked.chunks) > 1
+    assert not whole.success and _verdict(chunked) == _verdict(whole), chunked.to_json()
+    again = run_suite(con, stage, None, chunk_rows=1)  # run_suite: the same chunks
+    assert [c["window"] for c in again.chunks] == [c["window"] for c in chunked.chunks]
+
+
+def test_run_suite_chunks_with_the_module_budget(monkeypatch):
+    con = long_db()
+    con.execute(f"DELETE FROM keyword_trends WHERE as_of_date = {LAST_SQL}")
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 20)
+    result = run_suite(con, "trends", EMPTY1, LAST)
+    assert len(result.chunks) > 1 and set(result.skipped_dates) == {str(EMPTY1), str(EMPTY2)}
+    (hit,) = result.failed
+    assert hit.column == "trend_rows" and hit.dates == [str(LAST)]
+    assert len(run_suite(con, "trends", D).chunks) == 1  # a date is never split
+
+
+def test_save_report_of_a_chunked_window(tmp_path):
+    con = long_db()
+    con.execute(f"DELETE FROM keyword_trends WHERE as_of_date = DATE '{D}'")
+    result = validate_stage(con, "trends", D0, LAST, chunk_rows=1)
+    path = save_report(result, tmp_path)
+    data = json.loads(path.read_text())
+    assert [c["window"] for c in data["chunks"]] == [
+        str(D0 + dt.timedelta(days=i)) for i in range(5)
+    ]
+    assert data["html_chunk"] == str(D) and [f["dates"] for f in data["failed"]] == [[str(D)]]
+    assert (tmp_path / f"trends__{D0}..{LAST}.html").exists()
+    clean = validate_stage(long_db(), "trends", D0, LAST, chunk_rows=1)
+    assert clean.html_chunk == str(D0)  # nothing failed: the first chunk's page

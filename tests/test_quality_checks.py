@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from expectations import runner
 from expectations.runner import STAGES, run_suite
 from orchestration.defs import quality
 from orchestration.defs.partitions import daily_partitions
@@ -102,3 +103,27 @@ def test_check_result_of_a_window(home: Path) -> None:
     assert not check.passed and meta["failed_errors"] == 1 and meta["validated_dates"] == 2
     assert meta["window"] == f"{D0}..{D}" and "skipped" not in meta
     assert list(meta["sample_rows"]) == ["expect_column_values_to_be_between(trend_rows)"]
+
+
+def test_range_in_chunks_reports_like_one_pass(home: Path, monkeypatch) -> None:
+    """A tiny row budget: every suite validates the range date by date, one check and one
+    report each, with the same verdicts and failures as one pass."""
+    one_pass = {k: c.passed for k, c in _run_checks(home, EMPTY, D).items()}
+    monkeypatch.setattr(runner, "CHUNK_ROWS", 1)
+    checks = _run_checks(home, EMPTY, D)
+    assert {k: c.passed for k, c in checks.items()} == one_pass
+    folder = home / "publish" / "validation" / f"{EMPTY}..{D}"
+    for stage in STAGES:
+        meta = {k: v.value for k, v in checks[f"ge_{stage}"].metadata.items()}
+        assert meta["chunks"] == 2 and meta["validated_dates"] == 2, meta
+        report = json.loads((folder / f"{stage}__{EMPTY}..{D}.json").read_text())
+        # the empty date has no rows: it goes with the chunk of the next date
+        assert [c["window"] for c in report["chunks"]] == [f"{EMPTY}..{D0}", str(D)]
+    trends = checks["ge_trends"]
+    assert not trends.passed and trends.severity == dg.AssetCheckSeverity.ERROR
+    table = trends.metadata["failed_expectations"].value
+    assert f"| {D0} | error | expect_column_values_to_be_between | trend_rows |" in table
+    report = json.loads((folder / f"trends__{EMPTY}..{D}.json").read_text())
+    assert [f["dates"] for f in report["failed"]] == [[str(D0)]]
+    assert report["html_chunk"] == f"{EMPTY}..{D0}"  # the failing chunk's GE page
+    assert (folder / f"trends__{EMPTY}..{D}.html").exists()

@@ -421,9 +421,13 @@ _STOP, _HEAD, _MOD, _VGER, _FILL = 1, 2, 4, 8, 16
 _VERBY, _GENERIC, _WEAK1, _EMPTY = 32, 64, 128, 256
 
 
+#: The phrase cache's value for a rejected phrase (falsy, and not None = "not judged yet").
+_REJECTED = 0
+
+
 class _Cleaner:
     """Steps 2-3 for one stopword list, cached: a candidate's lowercase form -> ``(norm,
-    words, sub-phrases)`` (see _NORM) or None (rejected). Word flags (part of speech, stopword, the word-level
+    words, sub-phrases)`` (see _NORM) or None (rejected; ``_REJECTED`` in the cache). Word flags (part of speech, stopword, the word-level
     boilerplate tests) and normal-form tokens are cached per word, verdicts per phrase; both
     are pure functions of the text, so the caches never change a result. The phrase cache is
     emptied when it reaches ``max_phrases`` entries (bounded memory on long runs). A phrase's
@@ -434,7 +438,7 @@ class _Cleaner:
         self.stopwords = stopwords
         self.max_phrases = max_phrases
         self.words: dict[str, tuple[int, tuple[str, ...]]] = {}
-        self.phrases: dict[str, tuple[str, tuple[str, ...], Sequence[str]] | None] = {}
+        self.phrases: dict[str, tuple[str, tuple[str, ...], Sequence[str]] | int] = {}
 
     def word(self, w: str) -> tuple[int, tuple[str, ...]]:
         """(flags, normal-form tokens) of a lowercase word: :func:`_word_class`,
@@ -481,10 +485,10 @@ class _Cleaner:
     def phrase(self, low: str, ws: list[str] | None = None) -> tuple | None:
         """The cached verdict for a lowercase candidate (see :func:`_np_like`); ``ws`` are
         its words when the caller has split it already."""
-        verdict = self.phrases.get(low, False)
-        if verdict is False:
+        verdict = self.phrases.get(low)
+        if verdict is None:
             verdict = self.judge(low, ws)
-        return verdict
+        return verdict or None
 
     def judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
         """:meth:`phrase` for a phrase known not to be cached: judge it, cache the verdict."""
@@ -492,7 +496,7 @@ class _Cleaner:
         phrases = self.phrases
         if len(phrases) >= self.max_phrases:
             phrases.clear()
-        phrases[low] = verdict
+        phrases[low] = verdict or _REJECTED
         return verdict
 
     def _judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
@@ -806,24 +810,20 @@ class KeyphraseExtractor:
         max_phrases = cleaner.max_phrases
         lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
         merged: dict[str, _Cand] = {}
-        for (kw, h), low in zip(scored, lows):  # noqa: B905 (same length by construction)
-            if low.count(" ") > 1:
-                # YAKE's candidates neither start nor end with a stopword: from three words on,
-                # most have one inside. Rejected before any cache (and no cache of them).
+        # the cache lookups in one C loop (map): None = not judged yet, _REJECTED = rejected
+        for (kw, h), low, info in zip(scored, lows, map(cached, lows)):  # noqa: B905
+            if not info:
+                if info is not None:
+                    continue
                 ws = low.split()
                 if not has_no_stopword(ws):
-                    continue
-                info = cached(low, False)
-            else:
-                info = cached(low, False)
-                ws = None
-            if info is False:
+                    continue  # a stopword inside: most longer candidates, unique, not cached
                 info = judge(low, ws)
                 if len(phrases) >= max_phrases:
                     phrases.clear()
-                phrases[low] = info
-            if info is None:
-                continue
+                phrases[low] = info or _REJECTED
+                if info is None:
+                    continue
             prev = merged.get(info[0])
             if prev is None:
                 merged[info[0]] = [info, h, 0, {kw: low}, low]

@@ -808,7 +808,7 @@ class KeyphraseExtractor:
         cached = phrases.get
         judge = cleaner._judge  # cached below (Cleaner.judge, inlined)
         max_phrases = cleaner.max_phrases
-        lows = "\n".join([kw for kw, _ in scored]).lower().split("\n")
+        lows = [kw.lower() for kw, _ in scored]
         merged: dict[str, _Cand] = {}
         # the cache lookups in one C loop (map): None = not judged yet, _REJECTED = rejected
         for (kw, h), low, info in zip(scored, lows, map(cached, lows)):  # noqa: B905

@@ -221,6 +221,18 @@ def test_parallel_equals_serial():
         extract_many(docs, corpus="all", workers=1)
 
 
+def test_spawned_workers_equal_serial(monkeypatch):
+    """Where fork is missing (spawn): the chunks travel to the workers, the same output."""
+    import multiprocessing
+
+    import transforms.keyphrases as module
+
+    docs = make_docs(8)
+    serial = extract_many(docs, corpus="auto", workers=1)
+    monkeypatch.setattr(module, "_pool_context", lambda: multiprocessing.get_context("spawn"))
+    assert extract_many(docs, corpus="auto", workers=2) == serial
+
+
 def test_auto_corpus_failure_stops_the_workers(monkeypatch):
     """If counting the statistics fails, the error comes out and no worker hangs."""
     import transforms.keyphrases as module

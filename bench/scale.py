@@ -15,7 +15,9 @@ memory is measured for that history alone):
 2. one backfill over the whole range (``materialize(home, first, until=last)``, no fetching),
    timed, while the peak RSS of the process tree is sampled from /proc;
 3. one new weekday after it (a single-date materialize), timed;
-4. warehouse size after the backfill and its growth after the new day;
+4. warehouse size after the backfill, its growth after the new day and after two more
+   (a run rewrites what changed; DuckDB reuses the space it freed, so the file should grow
+   by about the day's own data);
 5. the README's "what is rising this week" SQL, 20 times on one read-only connection
    (median ms), and the ``papertrends query`` CLI once (wall time, start-up included).
 
@@ -247,11 +249,12 @@ def worker(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     gen = Generator(load_sources([Path(p) for p in args.sources]), args.seed)
     hist = History(gen, args.papers_per_day)
-    days = weekdays(FIRST_DAY, args.days + 1)
-    backfill_days, new_day = days[:-1], days[-1]
+    days = weekdays(FIRST_DAY, args.days + 3)
+    backfill_days, new_day, later_days = days[:-3], days[-3], days[-2:]
     for day in backfill_days:
         write_day(home.landing, day, hist.day())
     new_cards = hist.day()
+    later_cards = [hist.day() for _ in later_days]
     gen_s = time.perf_counter() - t
 
     from orchestration.cli import connect_read_only, ensure_dbt_manifest, materialize
@@ -269,11 +272,15 @@ def worker(args: argparse.Namespace) -> None:
     children_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     size_backfill = _size(root)
 
-    write_day(home.landing, new_day, new_cards)
+    new_file_bytes = write_day(home.landing, new_day, new_cards).stat().st_size
     t = time.perf_counter()
     materialize(home, new_day, run_config=no_fetch)
     new_day_s = time.perf_counter() - t
     size_new = _size(root)
+    for day, cards in zip(later_days, later_cards, strict=True):
+        write_day(home.landing, day, cards)
+        materialize(home, day, run_config=no_fetch)
+    size_later = _size(root)
 
     with connect_read_only(home) as con:
         papers = con.execute("select count(*) from papers").fetchone()[0]
@@ -310,6 +317,8 @@ def worker(args: argparse.Namespace) -> None:
                 "rusage_children": children_kib * 1024,
                 "size_backfill": size_backfill,
                 "size_new": size_new,
+                "size_later": size_later,
+                "new_file_bytes": new_file_bytes,
                 "query_ms": times,
                 "rising_rows": len(rows),
                 "cli_query_s": cli_s,
@@ -431,7 +440,19 @@ def report(small: dict, large: dict, quick: bool) -> str:
             "",
         ),
         ("warehouse after large backfill", _mib(large["size_backfill"]), "", ""),
-        ("growth after the new day", _mib(large["size_new"] - large["size_backfill"]), "", ""),
+        (
+            "growth after the new day",
+            f"{_mib(large['size_new'] - large['size_backfill'])}"
+            f" (its listing file: {large['new_file_bytes'] / 1024:,.0f} KiB)",
+            "",
+            "",
+        ),
+        (
+            "growth over the two days after it",
+            _mib(large["size_later"] - large["size_new"]),
+            "",
+            "",
+        ),
     ]
     w = [max(len(r[i]) for r in [*rows, ("figure", "value", "target", "met")]) for i in range(4)]
     line = "  ".join("-" * n for n in w)

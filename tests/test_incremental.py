@@ -24,6 +24,7 @@ TABLES = {
     # ingested_at: the full refresh below re-ingests the raw rows
     "int_listings_keyed": "select * exclude (built_at, ingested_at) from int_listings_keyed",
     "papers": "select * exclude (built_at) from papers",
+    "paper_keyphrases": "select * exclude (built_at, extracted_at) from paper_keyphrases",
     "paper_appearances": "select * exclude (built_at) from paper_appearances",
     "keyword_daily": "select * exclude (built_at) from keyword_daily",
     "keyword_trends": "select * exclude (built_at) from keyword_trends",
@@ -106,6 +107,7 @@ def test_incremental_models_come_from_the_manifest() -> None:
         "keyword_daily",
         "keyword_trends",
         "paper_appearances",
+        "paper_keyphrases",
         "papers",
     ]
 

@@ -81,3 +81,12 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- Pre-hook of `paper_keyphrases`: drop the rows of papers that left `papers` (re-keyed,
+    no longer listed) or whose keyphrases are gone from raw.paper_keyphrases. -#}
+{% macro delete_orphan_keyphrases() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where paper_id not in (select p.paper_id from {{ ref('papers') }} as p)
+            or paper_id not in (select k.paper_id from {{ ref('stg_raw__paper_keyphrases') }} as k)
+    {%- endif -%}
+{%- endmacro %}

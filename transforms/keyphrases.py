@@ -1148,6 +1148,8 @@ def extract_many(
                     initargs=(config, stats, pending),
                 )
             )
+            # on an error, do not wait for the chunks not started yet
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
             if ctx.get_start_method() != "fork":  # workers cannot see _DOCS: send the chunks
                 parts = pool.map(_run_docs, [docs[a:b] for a, b in spans])
             else:

@@ -117,13 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.runs):
+            load = os.getloadavg()[0]
             runs.append(one_run(texts, ids, workers, Path(tmp)))
             x = runs[-1]
             print(
                 f"run {r + 1}: plain {x['plain']:.2f} s, compiled {x['compiled']:.2f} s, "
                 f"statistics {x['stats']:.2f} s, serial {x['serial']:.2f} s, "
                 f"parallel {x['parallel']:.2f} s, "
-                f"command {x['command']:.2f} s",
+                f"command {x['command']:.2f} s "
+                f"(1-min load average {load:.2f} before, {os.getloadavg()[0]:.2f} after, "
+                "this run included; other work slows the runs on every core most)",
                 flush=True,
             )
 

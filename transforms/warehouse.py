@@ -102,6 +102,11 @@ def _is_lock_conflict(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
+#: DuckDB's default is 80 % of the machine's memory; with a limit it spills to disk instead
+#: (dbt's profile sets the same, PAPERTRENDS_DUCKDB_MEMORY_LIMIT there).
+MEMORY_LIMIT = "2GB"
+
+
 def open_duckdb(
     warehouse: Path,
     *,
@@ -115,9 +120,10 @@ def open_duckdb(
     WarehouseBusyError after ``timeout_s``. Call it with the warehouse lock held."""
     deadline = time.monotonic() + timeout_s
     told = False
+    settings = {"memory_limit": MEMORY_LIMIT, **(config or {})}
     while True:
         try:
-            return duckdb.connect(str(warehouse), read_only=read_only, config=dict(config or {}))
+            return duckdb.connect(str(warehouse), read_only=read_only, config=settings)
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
                 raise

@@ -113,7 +113,7 @@ def full_refresh_run_config() -> dict:
 
 def build_args(full_refresh: bool) -> list[str]:
     """The pipeline's dbt arguments. dbt's unit tests check SQL logic on fixed rows, not the
-    day's data: they run in the test suite (tests/test_dbt_unit_tests.py), not in every run
+    day's data: they run in the test suite (tests/test_dbt_project.py), not in every run
     (~1.5 s of each build). ``--no-write-json``: the run's events carry the results, and
     nothing reads the manifest.json and run_results.json a build would write (~0.5 s)."""
     refresh = ["--full-refresh"] if full_refresh else []

@@ -1,4 +1,6 @@
-"""dbt's unit tests (the `unit_tests:` of the model YAML) run here, not in the pipeline.
+"""The dbt project on its own: its unit tests, and what its data tests read.
+
+dbt's unit tests (the `unit_tests:` of the model YAML) run here, not in the pipeline.
 
 The pipeline's `dbt build` excludes them (they test SQL logic on fixed rows, not the day's
 data, and cost ~1.5 s of every run); this runs them all against an empty warehouse with the
@@ -48,3 +50,36 @@ def test_the_pipeline_build_leaves_unit_tests_out():
     args = build_args(full_refresh=False)
     assert args[0] == "build" and args[1:3] == ["--exclude-resource-type", "unit_test"]
     assert build_args(full_refresh=True)[:2] == ["build", "--full-refresh"]
+
+
+def test_data_tests_of_per_date_models_read_the_dates_a_run_rebuilt(
+    home: env.Home, tmp_path, monkeypatch
+):
+    """keyword_trends' uniqueness test: an old date's duplicate is not this run's business,
+    a duplicate beside the rows this run built is (a row that survived the rebuild)."""
+    with duckdb.connect(str(home.warehouse)) as con:
+        ensure_raw_schema(con)
+    target = str(tmp_path / "target")
+    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
+    assert built.returncode == 0, built.stdout[-2000:]
+
+    def insert(day: str, phrase: str, built_at: str) -> None:
+        with duckdb.connect(str(home.warehouse)) as con:
+            con.execute(
+                "insert into keyword_trends (as_of_date, keyphrase_norm, built_at) values (?, ?, ?)",
+                [day, phrase, built_at],
+            )
+
+    def unique_test_passes() -> bool:
+        select = "keyword_trends,test_name:unique_combination_of_columns"
+        return _dbt("test", "--select", select, target=target).returncode == 0
+
+    insert("2026-11-02", "flow matching", "2026-11-02 07:00")
+    insert("2026-11-02", "flow matching", "2026-11-02 07:00")  # an old date's duplicate
+    insert("2026-11-03", "diffusion", "2026-11-03 07:00")  # this run's rows
+    assert not unique_test_passes()  # no window (dbt by hand): every row
+    monkeypatch.setenv("PAPERTRENDS_WINDOW_START", "2026-11-03")
+    monkeypatch.setenv("PAPERTRENDS_WINDOW_END", "2026-11-03")
+    assert unique_test_passes()
+    insert("2026-11-03", "diffusion", "2026-11-02 07:00")  # survived this run's rebuild
+    assert not unique_test_passes()

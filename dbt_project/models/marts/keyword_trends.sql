@@ -76,18 +76,6 @@ daily as (
     inner join days as d on k.listing_date = d.listing_date
 ),
 
--- Y(k, i) on the days keyphrase k has papers.
-running as (
-    select
-        keyphrase_norm,
-        day_idx,
-        sum(papers) over (
-            partition by keyphrase_norm order by day_idx
-            rows between unbounded preceding and current row
-        ) as y_to_date
-    from daily
-),
-
 -- The (as-of date, keyphrase) pairs: keyphrases with papers in the as-of date's windows.
 pairs as (
     select distinct
@@ -97,6 +85,20 @@ pairs as (
     from totals as t
     inner join daily as d
         on t.as_of_idx >= d.day_idx and t.as_of_idx - {{ span }} < d.day_idx
+),
+
+-- Y(k, i) on the days keyphrase k has papers, for the keyphrases of the pairs only (the
+-- others' totals are never read: a one-date run no longer sums every keyphrase's history).
+running as (
+    select
+        keyphrase_norm,
+        day_idx,
+        sum(papers) over (
+            partition by keyphrase_norm order by day_idx
+            rows between unbounded preceding and current row
+        ) as y_to_date
+    from daily
+    where keyphrase_norm in (select p.keyphrase_norm from pairs as p)
 ),
 
 -- Y at the three bounds: the running total of the last day at or before each (ASOF).

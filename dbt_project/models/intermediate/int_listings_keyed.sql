@@ -71,45 +71,38 @@ with staged as (
         where kept.arxiv_id is distinct from coalesce(kept.record_arxiv_id, known_now.arxiv_id)
     ),
 
-    cards as (
-        select
-            * exclude (title, abstract, arxiv_id),
-            arxiv_id as record_arxiv_id,
-            trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
-            trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
-            {{ paper_id('title') }} as title_key
-        from staged
+{% endif %}
+cards as (
+    select
+        * exclude (title, abstract, arxiv_id),
+        arxiv_id as record_arxiv_id,
+        trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
+        trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
+        {{ paper_id('title') }} as title_key
+    from staged
+    {% if is_incremental() %}
         where listing_date in (
             select f.listing_date from fresh_dates as f
             union
             select r.listing_date from rekeyed_dates as r
         )
-    ),
+    {% endif %}
+),
 
-    known_arxiv as (
+known_arxiv as (
+    {% if is_incremental() %}
         select * from known_now
-    ),
-{% else %}
-    cards as (
-        select
-            * exclude (title, abstract, arxiv_id),
-            arxiv_id as record_arxiv_id,
-            trim(regexp_replace(title, '\s+', ' ', 'g')) as title,
-            trim(regexp_replace(abstract, '\s+', ' ', 'g')) as abstract,
-            {{ paper_id('title') }} as title_key
-        from staged
-    ),
-
-    known_arxiv as (
-    -- The arXiv id a folded title is known under (the lowest, should two papers share one).
+    {% else %}
+        -- The arXiv id a folded title is known under (the lowest, should two papers share one).
         select
             title_key,
             min(record_arxiv_id) as arxiv_id
         from cards
         where record_arxiv_id is not null
         group by title_key
-    ),
-{% endif %}
+    {% endif %}
+),
+
 links as (
     select
         *,

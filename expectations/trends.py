@@ -28,7 +28,7 @@ from expectations.runner import WARN, col, expect, in_window, new_suite, window,
 
 NAME = "trends"
 REQUIRED_TABLES = ("keyword_daily", "keyword_trends", "paper_appearances")
-STATUSES = ("new", "rising", "falling", "steady")
+STATUSES = ("new", "rising", "falling", "steady", "cold_start")
 
 _BODY = """
 WITH days AS (

@@ -29,6 +29,12 @@ TABLES = {
     "keyword_daily": "select * exclude (built_at) from keyword_daily",
     "keyword_trends": "select * exclude (built_at) from keyword_trends",
     "keywords": "select * from keywords",
+    "keyphrase_topics": "select * exclude (built_at) from keyphrase_topics",
+    "topics": "select * from topics",
+    "paper_topics": "select * from paper_topics",
+    "topic_daily": "select * exclude (built_at) from topic_daily",
+    "topic_bursts": "select * exclude (built_at) from topic_bursts",
+    "topic_trends": "select * exclude (built_at) from topic_trends",
 }
 
 
@@ -102,26 +108,39 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
 def test_incremental_models_come_from_the_manifest() -> None:
     from orchestration.defs.warehouse import dbt_project_manifest, incremental_models
 
-    assert incremental_models(dbt_project_manifest()) == [
+    models = incremental_models(dbt_project_manifest())
+    assert sorted(models) == [
         "int_listings_keyed",
+        "keyphrase_topics",
         "keyword_daily",
         "keyword_trends",
         "paper_appearances",
         "paper_keyphrases",
         "papers",
+        "topic_bursts",
+        "topic_daily",
+        "topic_trends",
     ]
+    assert {"status", "status_reason", "z_score"} <= set(models["keyword_trends"])
 
 
-def test_legacy_tables_are_views_and_tables_without_built_at() -> None:
+def test_legacy_tables_are_views_and_tables_without_a_declared_column() -> None:
     from orchestration.defs.warehouse import legacy_tables
 
     con = duckdb.connect()
     con.execute("create table keyword_trends (as_of_date date)")
     con.execute("create table keyword_daily (listing_date date, built_at timestamp)")
+    con.execute("create table topic_trends (as_of_date date, built_at timestamp)")
     con.execute("create schema intermediate")
     con.execute("create view intermediate.int_listings_keyed as select now() as built_at")
-    models = ["int_listings_keyed", "keyword_daily", "keyword_trends", "paper_appearances"]
-    assert legacy_tables(con, models) == ["int_listings_keyed", "keyword_trends"]
+    models = {
+        "int_listings_keyed": [],
+        "keyword_daily": ["listing_date"],
+        "keyword_trends": [],
+        "paper_appearances": [],
+        "topic_trends": ["as_of_date", "status_reason"],
+    }
+    assert legacy_tables(con, models) == ["int_listings_keyed", "keyword_trends", "topic_trends"]
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -83,27 +83,31 @@ def window_environment(window: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def incremental_models(manifest: Mapping[str, Any]) -> list[str]:
-    """Names of the incremental models in a dbt manifest."""
-    return sorted(
-        node["name"]
+def incremental_models(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The incremental models of a dbt manifest, each with the columns its YAML declares."""
+    return {
+        node["name"]: sorted(node["columns"])
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-    )
+    }
 
 
-def legacy_tables(con: duckdb.DuckDBPyConnection, models: list[str]) -> list[str]:
-    """Incremental models that exist from before they were incremental (a view, or a table
-    without a ``built_at`` column): these need one full refresh (dbt cannot add the column and
-    insert in one DuckDB transaction)."""
+def legacy_tables(con: duckdb.DuckDBPyConnection, models: Mapping[str, Iterable[str]]) -> list[str]:
+    """Incremental models whose table is from an older version (a view, or a table without
+    ``built_at`` or another declared column): these need one full refresh (dbt cannot add a
+    column and insert in one DuckDB transaction)."""
     rows = con.execute(
-        "select c.table_name, bool_or(c.column_name = 'built_at') and bool_and(t.table_type = "
-        "'BASE TABLE') from information_schema.columns as c join information_schema.tables as t "
+        "select c.table_name, list(c.column_name), bool_and(t.table_type = 'BASE TABLE') "
+        "from information_schema.columns as c join information_schema.tables as t "
         "using (table_catalog, table_schema, table_name) "
         "where c.table_name in (select unnest($1)) group by c.table_name",
-        [models],
+        [list(models)],
     ).fetchall()
-    return sorted(name for name, has_built_at in rows if not has_built_at)
+    return sorted(
+        name
+        for name, columns, is_table in rows
+        if not is_table or not {"built_at", *models[name]} <= set(columns)
+    )
 
 
 def full_refresh_run_config() -> dict:

@@ -1,16 +1,15 @@
 {#-
     The topic of every keyphrase (grain: keyphrase_norm).
 
-    A keyphrase's head is the longest shorter keyphrase it ends with, or that it is less a
+    A keyphrase's head is the longest shorter keyphrase it ends with, as written or less a
     generic last word (var topic_generic_words: "flow matching model" -> "flow matching"),
-    provided the head is in at least `topic_min_papers` papers and in at least as many
-    papers as the keyphrase itself, and neither starts nor ends with a stopword. The topic
-    is the end of the chain of heads: "unconditional discrete flow matching model" ->
-    "discrete flow matching" -> "flow matching". A keyphrase without a head is its own
-    topic. So "discrete flow matching", "Dirichlet flow matching" and "flow matching
-    models" are the topic "flow matching", while "large language model", in more papers
-    than "language model", stays a topic of its own, and "mixture of experts" never
-    splits ("of experts" starts with a stopword).
+    that is in at least `topic_min_papers` papers and in at least as many papers as the
+    keyphrase, and neither starts nor ends with a stopword. The topic is the end of the
+    chain of heads ("multimodal large language model" -> "large language model"); a
+    keyphrase without a head is its own topic. So "discrete flow matching", "Dirichlet
+    flow matching" and "unconditional discrete flow matching models" are the topic "flow
+    matching"; "large language model", in more papers than "language model", stays a topic
+    of its own; "mixture of experts" never becomes "experts" (no head after a stopword).
 
     Paper counts are over the whole history (`keywords`), so a keyphrase's topic can change
     as the history grows. Incremental by keyphrase: a run writes only the keyphrases whose
@@ -35,29 +34,42 @@ with recursive keywords as (
     from {{ ref('keywords') }}
 ),
 
--- Candidate heads: every proper suffix, and the phrase less a generic last word.
+-- The phrase and, when its last word is generic, the phrase less that word.
+forms as (
+    select
+        keyphrase_norm,
+        papers,
+        words
+    from keywords
+    union all
+    select
+        keyphrase_norm,
+        papers,
+        words[1:len(words) - 1] as words
+    from keywords
+    where len(words) >= 2 and words[len(words)] in {{ sql_list(generic) }}
+),
+
 suffix_starts as (
     select
         keyphrase_norm,
         papers,
         words,
-        unnest(range(2, len(words) + 1)) as first_word
-    from keywords
+        unnest(range(1, len(words) + 1)) as first_word
+    from forms
 ),
 
+-- Candidate heads: every suffix of either form but the phrase itself, never one that
+-- follows a stopword (in "mixture of experts" the head is "mixture", not "experts").
 candidates as (
-    select
+    select distinct
         keyphrase_norm,
         papers,
         array_to_string(words[first_word:], ' ') as head
     from suffix_starts
-    union
-    select
-        keyphrase_norm,
-        papers,
-        array_to_string(words[1:len(words) - 1], ' ') as head
-    from keywords
-    where len(words) >= 2 and words[len(words)] in {{ sql_list(generic) }}
+    where
+        array_to_string(words[first_word:], ' ') != keyphrase_norm
+        and (first_word = 1 or words[first_word - 1] not in {{ sql_list(stopwords) }})
 ),
 
 heads as (

@@ -319,6 +319,133 @@ VERB_FORMS: frozenset[str] = frozenset(
         "will",
         "would",
         "yielded",
+        # Third-person verbs that end YAKE candidates cut from a sentence ("sequential
+        # recommendation aims", "learning remains", "output data matters"); their noun
+        # readings are rare in abstracts.
+        "aims",
+        "appears",
+        "arises",
+        "comes",
+        "compresses",
+        "depends",
+        "emerges",
+        "enjoying",
+        "enjoys",
+        "exists",
+        "fails",
+        "gets",
+        "goes",
+        "helps",
+        "holds",
+        "keeps",
+        "knows",
+        "lacks",
+        "lets",
+        "lies",
+        "matters",
+        "offers",
+        "persists",
+        "puts",
+        "relies",
+        "remains",
+        "says",
+        "seems",
+        "strives",
+        "struggles",
+        "succeeds",
+        "suffers",
+        "thrives",
+    ]
+)
+
+# Words that follow a verb but not a noun: a candidate ending in a word that can be a verb
+# ("offers", "routes") and followed in the text by one of these ("the framework offers a
+# systematic approach") ends in that verb.
+OBJECT_WORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "these",
+        "those",
+        "its",
+        "their",
+        "our",
+        "his",
+        "her",
+        "it",
+        "them",
+        "us",
+        "itself",
+        "each",
+        "every",
+        "themselves",
+    ]
+)
+
+# Words that come before a verb but not before a noun phrase: a candidate starting with a word
+# that can be a verb ("model", "produce") and coming after one of these ("we model user
+# preferences", "to produce multiple query rewrites") starts with that verb.
+SUBJECT_WORDS: frozenset[str] = frozenset(
+    [
+        "to",
+        "we",
+        "they",
+        "i",
+        "you",
+        "can",
+        "cannot",
+        "could",
+        "may",
+        "might",
+        "must",
+        "should",
+        "will",
+        "would",
+    ]
+)
+
+# Terms of the form "X of Y" that are kept whole ("sparse mixture of experts models", not
+# "sparse mixture" + "experts models"): the only candidates with a stopword inside that are
+# kept. Written in the singular or plural, compared by normal form.
+OF_TERMS: frozenset[str] = frozenset(
+    [
+        "bag of features",
+        "bag of tricks",
+        "bag of words",
+        "chain of thought",
+        "curse of dimensionality",
+        "degree of freedom",
+        "denial of service",
+        "depth of field",
+        "direction of arrival",
+        "field of view",
+        "graph of thoughts",
+        "internet of things",
+        "level of detail",
+        "line of sight",
+        "mixture of depths",
+        "mixture of experts",
+        "mixture of gaussians",
+        "point of interest",
+        "product of experts",
+        "program of thoughts",
+        "proof of concept",
+        "proof of stake",
+        "proof of work",
+        "quality of experience",
+        "quality of service",
+        "region of interest",
+        "separation of concerns",
+        "skeleton of thought",
+        "state of charge",
+        "sum of squares",
+        "system of systems",
+        "theory of mind",
+        "time of arrival",
+        "time of flight",
+        "tree of thoughts",
     ]
 )
 
@@ -598,6 +725,35 @@ WEAK_SINGLE_WORDS: frozenset[str] = frozenset(
         "theory",
         "time",
         "value",
+        # generic words that came out alone on real listings ("Scale", "Cure")
+        "approach",
+        "architecture",
+        "behavior",
+        "capability",
+        "component",
+        "cure",
+        "domain",
+        "element",
+        "instance",
+        "learning",
+        "mechanism",
+        "method",
+        "module",
+        "object",
+        "pattern",
+        "pipeline",
+        "representation",
+        "result",
+        "sample",
+        "scale",
+        "set",
+        "size",
+        "stage",
+        "step",
+        "structure",
+        "technology",
+        "training",
+        "unit",
     ]
 )
 

@@ -2,9 +2,11 @@
 
 Pipeline for one paper
 ----------------------
-1. **YAKE scores candidates.** The title and the abstract are joined with a sentence break and
-   handed to the compiled YAKE of ``yake-rust`` (``yake_rust.Yake``, public API only) with
-   ``ngrams = max_words``, ``window_size``, no de-duplication, asking for *all* candidates
+1. **YAKE scores candidates.** The title and the abstract, their LaTeX turned into text
+   (:func:`transforms.latex.decode_latex`: ``na\\"ive`` -> ``naïve``, ``$O(n^2)$`` ->
+   ``O(n^2)``), are joined with a sentence break and handed to the compiled YAKE of
+   ``yake-rust`` (``yake_rust.Yake``, public API only) with ``ngrams = max_words``,
+   ``window_size``, no de-duplication, asking for *all* candidates
    (``get_n_best(text, n=<huge>)``): every n-gram YAKE considers valid, with its YAKE score
    ``h`` (lower = better), the same candidates and scores as ``yake`` 0.7.3's
    ``KeywordExtractor(n=..., window_size=..., dedup_lim=1.0, top=all)``. yake-rust sums
@@ -13,14 +15,17 @@ Pipeline for one paper
 2. **Candidate filtering.** Only noun-phrase-like candidates survive, judged with the
    context-free part-of-speech lexicon of ``lemminflect`` (no tagger model): the last word must
    be able to be a noun, the other words nouns/adjectives/participles; no stopword inside the
-   phrase, no verb form ("results show"), no adverb, no phrase ending in a past participle, no
+   phrase but the "of" of a known "X of Y" term (:data:`OF_TERMS`: "sparse mixture of experts
+   models", so neither "sparse mixture" nor "experts models" survives as a fragment), no verb
+   form ("results show", "recommendation aims"), no adverb, no phrase ending in a past participle, no
    phrase starting with a verb-only gerund ("merging convolutive source"); no boilerplate of
    abstracts ("paper", "proposed method", "state-of-the-art", "experimental results"), no bare
-   numbers, no single vague word ("model"). The verdict (and the normal form) is cached per
+   numbers, no single vague word ("model", "scale"), no single verb-only gerund. The verdict (and the normal form) is cached per
    word and per phrase (:class:`_Cleaner`), so cleaning costs a fraction of the scoring.
 3. **Normalisation.** Every phrase gets one normal form (:func:`normalize_keyphrase`: Unicode
    NFKC, lowercase, hyphens/slashes/underscores -> spaces, whitespace collapsed, possessive
-   dropped, plural folding of every word: "Language-Models" -> "language model"). Candidates with
+   dropped, plural folding of every word by lemminflect's noun lemmas, rules where it has
+   none: "Language-Models" -> "language model", "biases" -> "bias"). Candidates with
    the same normal form are merged (best YAKE score, summed frequency). The surface form kept is
    the most frequent written form in the text. A candidate's frequency is the number of times
    its lowercase words occur in a row inside one punctuation-free stretch of the text.
@@ -37,7 +42,12 @@ Pipeline for one paper
 5. **Near-duplicate removal** in the ranked list: a phrase is dropped if an earlier (better)
    phrase has the same normal form, the same form with spaces removed ("data set" / "dataset"),
    or the same set of words in another order; a single word already inside a better phrase is
-   dropped too.
+   dropped too. A phrase the text shows to be cut from a sentence or a longer phrase is
+   dropped (:meth:`KeyphraseExtractor._reads_cut`: it ends in a verb followed by "a"/"the"...,
+   starts with a verb after "we"/"to"..., or has YAKE's most words and is always followed by
+   a noun: "Gene Task Large Language" + "Model"). The first ``distinct_top`` (5) phrases hold
+   no phrase inside another one ("flow matching" in "discrete flow matching"): such a phrase
+   waits and comes right after them.
 
 Score
 -----
@@ -97,15 +107,19 @@ from transforms.keyphrase_lexicon import (
     LY_NOUNS,
     NON_HEAD_WORDS,
     NON_PLURAL_S,
+    OBJECT_WORDS,
+    OF_TERMS,
+    SUBJECT_WORDS,
     TECH_GERUNDS,
     VERB_FORMS,
     WEAK_SINGLE_WORDS,
 )
+from transforms.latex import decode_latex
 
 if TYPE_CHECKING:  # polars is imported lazily: the CLI's `keyphrases` command does not need it
     import polars as pl
 
-EXTRACTOR_CODE_VERSION = "2026.12.1"
+EXTRACTOR_CODE_VERSION = "2026.12.2"
 
 __all__ = [
     "EXTRACTOR_CODE_VERSION",
@@ -155,6 +169,9 @@ class ExtractorConfig:
     drop_fragments: bool = True
     #: Drop a single word already contained in a better-ranked phrase.
     drop_contained_single_words: bool = True
+    #: The first this many keyphrases hold no phrase contained (as whole words, by normal
+    #: form) in another of them.
+    distinct_top: int = 5
 
     def version(self) -> str:
         """Stable short hash of the code version and all fields (differs when any field does)."""
@@ -190,15 +207,20 @@ _NUMERIC = re.compile(r"^[0-9]+(?:[.,][0-9]+)*$")
 def fold_plural(word: str) -> str:
     """Fold an English plural (lowercase word) to its singular; leave everything else alone.
 
-    Handles irregular forms (``matrices`` -> ``matrix``), ``-ies`` -> ``-y`` (``studies``),
-    ``-sses``/``-xes``/``-ches``/``-shes`` -> drop ``es`` and plain ``-s``; words that merely
-    end in s (``analysis``, ``bus``, ``process``, ``physics``, ``series``) are kept.
+    Irregular forms first (``matrices`` -> ``matrix``) and words that merely end in s
+    (``physics``, ``series``: kept); then lemminflect's noun lemma of a word ending in s
+    (``biases`` -> ``bias``, ``lenses`` -> ``lens``); for a word lemminflect does not know
+    (``llms``), ``-ies`` -> ``-y`` (``studies``), ``-sses``/``-xes``/``-ches``/``-shes`` ->
+    drop ``es`` and plain ``-s``, keeping ``-ss``/``-us``/``-is`` (``bus``, ``analysis``).
     """
     w = word
     if w in IRREGULAR_PLURALS:
         return IRREGULAR_PLURALS[w]
     if len(w) <= 3 or w in NON_PLURAL_S or not w.endswith("s") or not w.isalpha():
         return w
+    lemma = _noun_lemma(w)
+    if lemma is not None:
+        return lemma
     if w.endswith(("ss", "us", "is")):
         return w
     if w.endswith("ies") and len(w) > 4:
@@ -296,17 +318,29 @@ def _pos_bit(upos: str) -> int:
     return bit
 
 
-@lru_cache(maxsize=1)
 def _pos_table() -> dict[str, int]:
     """word -> the parts of speech ``lemminflect.getAllLemmas(word)`` gives it (its keys), as
-    a bit set (:func:`_pos_bit`).
+    a bit set (:func:`_pos_bit`); see :func:`_lexicon_tables`."""
+    return _lexicon_tables()[0]
+
+
+def _noun_lemma(word: str) -> str | None:
+    """lemminflect's first noun lemma of a lowercase word ending in s
+    (``getAllLemmas(word, "NOUN")["NOUN"][0]``), None when it has none."""
+    return _lexicon_tables()[1].get(word)
+
+
+@lru_cache(maxsize=1)
+def _lexicon_tables() -> tuple[dict[str, int], dict[str, str]]:
+    """(word -> parts of speech as a bit set, word ending in s -> its first noun lemma): what
+    ``lemminflect.getAllLemmas(word)`` answers.
 
     Read straight from the two tables lemminflect 0.2.3 answers ``getAllLemmas`` from
     (``resources/lemma_lu.csv.gz``: ``word,category,lemmas`` with the category upper-cased and
     ``modal`` read as ``AUX``; ``resources/lemma_overrides.csv``: ``word,UPOS,lemma``), which
     costs ~0.05 s instead of ~0.3 s for importing and loading lemminflect, and a dict lookup
-    instead of ~10 us of ``deepcopy`` per word. tests/test_keyphrases.py checks it against
-    ``getAllLemmas`` word by word."""
+    instead of ~10 us of ``deepcopy`` per word. tests/test_keyphrases.py checks both tables
+    against ``getAllLemmas`` word by word."""
     import gzip
     from importlib.util import find_spec
 
@@ -315,22 +349,29 @@ def _pos_table() -> dict[str, int]:
         raise ModuleNotFoundError("lemminflect is not installed")
     resources = Path(next(iter(spec.submodule_search_locations))) / "resources"
     table: dict[str, int] = {}
+    nouns: dict[str, str] = {}
     bits: dict[str, int] = {}
     data = gzip.decompress((resources / "lemma_lu.csv.gz").read_bytes()).decode("utf-8")
     for line in data.splitlines():
-        word, category, _ = line.split(",", 2)
+        word, category, lemmas = line.split(",", 2)
         bit = bits.get(category)
         if bit is None:
             upos = category.upper()
             bit = bits[category] = _pos_bit("AUX" if upos == "MODAL" else upos)
         table[word] = table.get(word, 0) | bit
+        if category == "noun" and word[-1:] == "s":
+            nouns[word] = lemmas.partition("/")[0].lower()  # getAllLemmas keeps the case
+    overridden: set[str] = set()  # an override replaces the table's noun lemmas
     with open(resources / "lemma_overrides.csv", encoding="utf-8") as fh:
         for raw in fh:
             line = raw.strip()
             if line and not line.startswith("#"):
-                word, upos, _ = line.split(",")
+                word, upos, lemma = line.split(",")
                 table[word] = table.get(word, 0) | _pos_bit(upos)
-    return table
+                if upos == "NOUN" and word[-1:] == "s" and word not in overridden:
+                    overridden.add(word)
+                    nouns[word] = lemma.lower()
+    return table, nouns
 
 
 @lru_cache(maxsize=16)
@@ -380,8 +421,43 @@ def _verb_gerund(word: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def _of_terms() -> frozenset[str]:
+    return frozenset(normalize_keyphrase(t) for t in OF_TERMS)
+
+
+@lru_cache(maxsize=1)
+def _of_term_ends() -> tuple[frozenset[str], frozenset[str]]:
+    """(the normal-form X words, the Y words) of the "X of Y" terms."""
+    pairs = [t.split(" of ") for t in _of_terms()]
+    return frozenset(x for x, _ in pairs), frozenset(y for _, y in pairs)
+
+
+def _join_of_terms(words: Sequence[str]) -> list[str] | None:
+    """``words`` with every known "X of Y" term (:data:`OF_TERMS`, by normal form) joined
+    into one word ``x_of_y``, which the tests below take for one noun and which normalises to
+    ``x of y``; None when no "of" in ``words`` is inside such a term."""
+    out: list[str] = []
+    i, n, joined = 0, len(words), False
+    while i < n:
+        if (
+            i + 2 < n
+            and words[i + 1] == "of"
+            and normalize_keyphrase(f"{words[i]} of {words[i + 2]}") in _of_terms()
+        ):
+            out.append(f"{words[i]}_of_{words[i + 2]}")
+            i, joined = i + 3, True
+        else:
+            out.append(words[i])
+            i += 1
+    return out if joined else None
+
+
 def _np_like(words: Sequence[str], stopwords: frozenset[str]) -> bool:
-    """Cheap noun-phrase test on lowercase tokens: (modifier)* head, no stopword inside."""
+    """Cheap noun-phrase test on lowercase tokens: (modifier)* head, no stopword inside but
+    the "of" of a known "X of Y" term (:func:`_join_of_terms`)."""
+    if "of" in words:
+        words = _join_of_terms(words) or words
     for w in words:
         if w in stopwords or len(w) < 2 or not any(c.isalpha() for c in w):
             return False
@@ -391,7 +467,7 @@ def _np_like(words: Sequence[str], stopwords: frozenset[str]) -> bool:
     for w in words[:-1]:
         if not _word_class(w)[1]:
             return False
-    if len(words) > 1 and _verb_gerund(words[0]):
+    if _verb_gerund(words[0]):
         return False
     return not (len(words) > 1 and words[0] in _LEADING_FILLER)
 
@@ -428,6 +504,9 @@ _STOP, _HEAD, _MOD, _VGER, _FILL = 1, 2, 4, 8, 16
 # generic; the word is one token that is vague alone (stopword, < 2 chars, weak single word);
 # the word has no token at all (then the phrase takes the exact _is_boilerplate path).
 _VERBY, _GENERIC, _WEAK1, _EMPTY = 32, 64, 128, 256
+# The word can be a verb: a phrase starting or ending with it is checked against the words
+# around it in the text (KeyphraseExtractor._reads_cut).
+_VERB = 512
 
 
 #: The phrase cache's value for a rejected phrase (falsy, and not None = "not judged yet").
@@ -476,6 +555,8 @@ class _Cleaner:
                 f |= _HEAD
             if ing and pos == verb and w not in TECH_GERUNDS:
                 f |= _VGER
+            if pos & verb:
+                f |= _VERB
             if w in _LEADING_FILLER:
                 f |= _FILL
             if not VERB_FORMS.isdisjoint(tokens):
@@ -511,6 +592,10 @@ class _Cleaner:
     def _judge(self, low: str, ws: list[str] | None = None) -> tuple | None:
         if ws is None:
             ws = low.split()
+        if "of" in ws:  # the only stopword kept: inside a known "X of Y" term
+            ws = _join_of_terms(ws)
+            if ws is None:
+                return None
         get = self.words.get
         n = len(ws)
         if n == 2:  # the most common shape, unrolled
@@ -529,7 +614,7 @@ class _Cleaner:
         elif n == 1:
             w = ws[0]
             f, words = get(w) or self.word(w)
-            if not f & _HEAD or f & (_VERBY | _GENERIC | _WEAK1):
+            if not f & _HEAD or f & (_VERBY | _GENERIC | _WEAK1 | _VGER):
                 return None
             if f & _EMPTY:
                 return self._exact(words)
@@ -701,8 +786,8 @@ def _clean_text(s: str) -> str:
 
 
 def _join_title_abstract(title: str, abstract: str) -> tuple[str, str]:
-    title = _clean_text(title or "")
-    abstract = _clean_text(abstract or "")
+    title = _clean_text(decode_latex(title or ""))
+    abstract = _clean_text(decode_latex(abstract or ""))
     if title and title[-1] not in ".!?":
         title += "."
     return title, (title + " " + abstract).strip()
@@ -779,7 +864,8 @@ class KeyphraseExtractor:
         merged = self._candidates(text)
         if not merged:
             return None
-        count = _word_runs(text).count
+        runs = _word_runs(text)
+        count = runs.count
         if self.config.drop_fragments:
             cands = _drop_fragments(merged, count)
         else:
@@ -788,14 +874,14 @@ class KeyphraseExtractor:
         if self.config.title_boost != 1.0:
             title_norm = " " + " ".join(_norm_tokens(title)) + " "
             in_title = {c[_INFO][_NORM] for c in cands if f" {c[_INFO][_NORM]} " in title_norm}
-        return cands, text, count, in_title
+        return cands, text, runs, in_title
 
     def _ranked(self, prepared: tuple | None) -> list[tuple[str, str, float]]:
         """Steps 4-5 of :meth:`_prepared`'s output (with this extractor's statistics)."""
         if prepared is None:
             return []
-        cands, text, count, self._in_title = prepared
-        return self._select(cands, text, count)
+        cands, text, runs, self._in_title = prepared
+        return self._select(cands, text, runs)
 
     def extract_text(self, text: str) -> list[Keyphrase]:
         """``text`` is "title\\nabstract" (first line = title), as in the JSONL files."""
@@ -825,7 +911,7 @@ class KeyphraseExtractor:
                 if info is not None:
                     continue
                 ws = low.split()
-                if not has_no_stopword(ws):
+                if not has_no_stopword(ws) and "of" not in ws:
                     continue  # a stopword inside: most longer candidates, unique, not cached
                 info = judge(low, ws)
                 if len(phrases) >= max_phrases:
@@ -884,9 +970,17 @@ class KeyphraseExtractor:
         return boost
 
     def _select(
-        self, cands: list[_Cand], text: str = "", count: Any = None
+        self, cands: list[_Cand], text: str = "", runs: str | None = None
     ) -> list[tuple[str, str, float]]:
-        """Rank, remove near-duplicates, cut to ``top``."""
+        """Rank, remove near-duplicates and phrases cut from a sentence or a longer phrase
+        (:meth:`_reads_cut`), cut to ``top``. The first ``distinct_top`` hold no phrase
+        inside another one: a phrase inside (or around) one of them waits, and comes right
+        after them, its score lowered to the last one's (scores never rise down the list)."""
+        if runs is None:
+            runs = _word_runs(text)
+        distinct_top = self.config.distinct_top
+        padded: list[str] = []  # " norm " of the chosen phrases, while fewer than distinct_top
+        waiting: list[tuple[float, _Cand]] = []  # inside (or around) one of those
         chosen: list[tuple[float, _Cand]] = []
         seen_forms: set[str] = set()
         seen_bags: set[frozenset[str]] = set()
@@ -913,17 +1007,84 @@ class KeyphraseExtractor:
                     continue  # same words in another order
                 seen_forms.add(norm)
                 seen_forms.add(squashed)
+            if self._reads_cut(c, runs):
+                continue
             seen_bags.add(bag)
             seen_words.update(words)
+            if len(chosen) < distinct_top:
+                p = f" {norm} "
+                if any(p in q or q in p for q in padded):
+                    waiting.append((h, c))  # "flow matching" and "discrete flow matching"
+                    continue
+                padded.append(p)
+                if len(chosen) + 1 == distinct_top:
+                    chosen += [(h, c)] + [(max(h, h2), c2) for h2, c2 in waiting]
+                    waiting = []
+                    if len(chosen) >= top:
+                        break
+                    continue
             chosen.append((h, c))
             if len(chosen) >= top:
                 break
-        if count is None:
-            count = _word_runs(text).count
+        chosen = chosen[:top]  # fewer than distinct_top phrases: those waiting are dropped
+        count = runs.count
         return [
             (_best_surface(c, text, count), c[_INFO][_NORM], float(1.0 / (1.0 + h)))
             for h, c in chosen
         ]
+
+    def _reads_cut(self, c: _Cand, runs: str) -> bool:
+        """True for a phrase of several words that the text shows to be cut from a sentence
+        or a longer phrase: it ends in a word that can be a verb ("offers", "route") and some
+        occurrence is followed by a word that follows verbs only ("... offers a systematic
+        approach", :data:`OBJECT_WORDS`); it starts with a word that can be a verb and some
+        occurrence comes after a word that precedes verbs only ("we model user preferences",
+        :data:`SUBJECT_WORDS`); it starts or ends inside an "X of Y" term ("experts models
+        scale" after "mixture of"); or it has ``max_words`` words (YAKE's longest) and every
+        occurrence is followed by a word that can end a noun phrase ("General-purpose Gene
+        Task Large Language" + "Model"). ``runs``: :func:`_word_runs` of the text. Only the
+        phrases that reach the ranking are checked."""
+        low = c[_LOW]
+        n = low.count(" ") + 1
+        if n < 2:
+            return False
+        word = self._cleaner.word
+        first, last = low[: low.find(" ")], low[low.rfind(" ") + 1 :]
+        verbal_end = word(last)[0] & _VERB
+        verbal_start = word(first)[0] & _VERB
+        xs, ys = _of_term_ends()
+        first_tokens, last_tokens = word(first)[1], word(last)[1]
+        of_start = bool(first_tokens) and first_tokens[-1] in ys
+        of_end = bool(last_tokens) and last_tokens[0] in xs
+        always_continued = n >= self.config.max_words
+        if not (verbal_end or verbal_start or of_start or of_end or always_continued):
+            return False
+        found = False
+        for form in c[_FORMS].values():
+            needle = f" {form} "
+            start = runs.find(needle)
+            while start >= 0:
+                found = True
+                end = start + len(needle)
+                after = runs[end : runs.find(" ", end)] if end < len(runs) else ""
+                if verbal_end and after in OBJECT_WORDS:
+                    return True
+                before = runs[runs.rfind(" ", 0, start) + 1 : start] if start else ""
+                if verbal_start and before in SUBJECT_WORDS:
+                    return True
+                if of_start and before == "of":
+                    x = runs[runs.rfind(" ", 0, start - 3) + 1 : start - 3]
+                    if _join_of_terms([x, "of", first]):
+                        return True
+                if of_end and after == "of":
+                    y_start = end + 3
+                    y = runs[y_start : runs.find(" ", y_start)]
+                    if _join_of_terms([last, "of", y]):
+                        return True
+                if always_continued and not (after and word(after)[0] & _HEAD):
+                    always_continued = False
+                start = runs.find(needle, start + 1)
+        return found and always_continued
 
 
 def _term_frequency(c: _Cand, count: Any) -> int:

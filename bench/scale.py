@@ -41,6 +41,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,11 +51,13 @@ INSPEC_ALL = REPO_ROOT / ".." / "shared" / "bench" / "keyphrase" / "inspec" / "a
 FIRST_DAY = dt.date(2023, 1, 2)  # a Monday; every generated date is a past weekday
 
 RISING_SQL = """\
-select keyphrase_norm, papers_current, papers_reference, z_score, status
-from keyword_trends
-where as_of_date = (select max(as_of_date) from keyword_trends)
-  and status in ('rising', 'new')
-order by z_score desc;"""
+select t.label, tt.papers_current, tt.papers_reference, tt.z_score, tt.status,
+       tt.bursting_since
+from topic_trends as tt
+join topics as t using (topic)
+where tt.as_of_date = (select max(as_of_date) from topic_trends)
+  and (tt.status in ('rising', 'new') or tt.bursting_since is not null)
+order by tt.z_score desc;"""
 
 HEADER = ["Get trending papers in your email inbox once a day!", "Subscribe"]
 
@@ -133,6 +137,35 @@ class Generator:
     def paper(self) -> tuple[str, str]:
         return self._title(), self._abstract()
 
+    def paper_about(self, term: str) -> tuple[str, str]:
+        """A paper on ``term``: named in its title and three times in its abstract."""
+        title, abstract = self.paper()
+        cap = term[:1].upper() + term[1:]
+        return (
+            f"{cap}: {title}",
+            f"{cap} is the subject of this work. {abstract} "
+            f"Experiments on {term} benchmarks confirm that {term} gains from it.",
+        )
+
+
+@dataclass(frozen=True)
+class Plant:
+    """A topic planted in a history: ``share(i, n)`` of the new papers of listing day i
+    (0-based, of n) are about ``term``."""
+
+    term: str
+    share: Callable[[int, int], float]
+
+
+def even(share: float) -> Callable[[int, int], float]:
+    """The same share every day."""
+    return lambda i, n: share
+
+
+def rising_from(start: float, share: float, before: float = 0.0) -> Callable[[int, int], float]:
+    """``before`` until the ``start`` fraction of the days, ``share`` from then on."""
+    return lambda i, n: share if i >= start * n else before
+
 
 def weekdays(first: dt.date, n: int) -> list[dt.date]:
     days, d = [], first
@@ -154,19 +187,28 @@ def write_day(landing: Path, day: dt.date, cards: list[tuple[str, str]]) -> Path
 
 
 class History:
-    """N days x P cards; 10-20% of each day's cards re-list papers of the last 10 days."""
+    """N days x P cards; 10-20% of each day's cards re-list papers of the last 10 days.
+    With ``plants`` (and ``days``, the history's length), a share of each day's new papers
+    is about each planted term."""
 
-    def __init__(self, gen: Generator, per_day: int):
+    def __init__(self, gen: Generator, per_day: int, plants: Sequence[Plant] = (), days: int = 0):
         self.gen, self.per_day = gen, per_day
+        self.plants, self.days = plants, days
         self.recent: list[list[tuple[str, str]]] = []  # the new papers of the last days
         self.new_papers = self.relisted = 0
+
+    def _new_paper(self) -> tuple[str, str]:
+        for plant in self.plants:
+            if self.gen.rng.random() < plant.share(len(self.recent), self.days):
+                return self.gen.paper_about(plant.term)
+        return self.gen.paper()
 
     def day(self) -> list[tuple[str, str]]:
         rng = self.gen.rng
         pool = [p for day in self.recent[-10:] for p in day]
         n_old = min(len(pool), round(self.per_day * rng.uniform(0.10, 0.20))) if pool else 0
         old = rng.sample(pool, n_old)
-        new = [self.gen.paper() for _ in range(self.per_day - n_old)]
+        new = [self._new_paper() for _ in range(self.per_day - n_old)]
         self.recent.append(new)
         self.new_papers += len(new)
         self.relisted += n_old

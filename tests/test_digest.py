@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -18,9 +19,11 @@ from transforms.digest import (
     DigestNumbers,
     DigestPaper,
     FeedEntry,
+    TopicCount,
     TrendRow,
     Watchlist,
     build_message,
+    cold_start_text,
     feed_entry,
     headline,
     load_watchlists,
@@ -31,6 +34,7 @@ from transforms.digest import (
     render_markdown,
     safe_url,
     spark_blocks,
+    subject_line,
 )
 
 DAY = dt.date(2026, 11, 28)
@@ -50,6 +54,7 @@ def _papers() -> list[DigestPaper]:
             code_url="https://github.com/example/dfm",
             keyphrases=("discrete flow matching", "protein design", "peptide generation"),
             is_new=True,
+            topics=("flow matching", "protein design", "peptide generation"),
         ),
         DigestPaper(
             rank=2,
@@ -58,6 +63,7 @@ def _papers() -> list[DigestPaper]:
             abstract="Latent diffusion models generate long videos.",
             code_url=None,
             keyphrases=("latent diffusion models", "video generation"),
+            topics=("diffusion model", "video generation"),
         ),
         DigestPaper(
             rank=3,
@@ -81,13 +87,14 @@ def _papers() -> list[DigestPaper]:
 
 def _trends() -> list[TrendRow]:
     spark = (0, 1, 0, 0, 2, 1, 0, 3, 1, 2, 2, 4, 3, 5)
+    burst = dt.date(2026, 11, 20)
     return [
-        TrendRow("flow matching", "flow matching", 7, 2, 0.05, 0.012, 3.4, "rising", spark),
+        TrendRow("flow matching", "Flow Matching", 7, 2, 0.05, 0.012, 3.4, "rising", spark),
         TrendRow("video generation", "video generation", 5, 2, 0.03, 0.011, 2.1, "rising", spark),
         TrendRow("state space model", "state space models", 4, 1, 0.02, 0.01, 2.8, "rising", spark),
         TrendRow("peptide generation", "peptide generation", 3, 0, 0.02, 0.0, None, "new", spark),
         TrendRow("gan", "GAN", 1, 6, 0.005, 0.04, -2.5, "falling", spark),
-        TrendRow("transformer", "transformer", 9, 9, 0.06, 0.06, 0.1, "steady", spark),
+        TrendRow("transformer", "Transformers", 9, 9, 0.06, 0.06, 0.1, "steady", spark, burst),
     ]
 
 
@@ -164,17 +171,24 @@ def test_digest_content(render) -> None:
         assert kp in out
     # watchlists come before trends and papers
     watch = out.index("Your watchlists")
-    assert watch < out.index("Rising keyphrases") < out.index("New keyphrases")
-    assert out.index("New keyphrases") < out.rindex("Discrete Flow-Matching")
-    # rising section: strongest first, counts; falling/steady not listed as rising
-    rising = out[out.index("Rising keyphrases") : out.index("New keyphrases")]
+    assert watch < out.index("Rising topics") < out.index("New topics")
+    papers = out.rindex("Discrete Flow-Matching")
+    assert out.index("New topics") < out.index("Bursting topics") < papers
+    # rising section: topic labels, strongest first; falling/steady not listed as rising
+    rising = out[out.index("Rising topics") : out.index("New topics")]
     assert (
-        rising.index("flow matching")
+        rising.index("Flow Matching")
         < rising.index("state space models")
         < rising.index("video generation")
     )
     assert "GAN" not in rising and "peptide generation" not in rising
-    assert "peptide generation" in out[out.index("New keyphrases") :]
+    new = out[out.index("New topics") : out.index("Bursting topics")]
+    assert "peptide generation" in new and "Flow Matching" not in new
+    # bursting section: the steady topic in a burst, with its start
+    bursting = out[out.index("Bursting topics") : papers]
+    assert "Transformers · bursting since 2026-11-20" in bursting
+    assert "Flow Matching" not in bursting
+    assert "Top topics today" not in out and "Trends start in" not in out
     # code link only for the http(s) URL
     assert "https://github.com/example/dfm" in out
 
@@ -183,7 +197,7 @@ def test_html_structure_and_sparklines() -> None:
     out = render_html(_data())
     parsed = _parse(out)
     tags = [t for t, _ in parsed.tags]
-    assert tags.count("svg") == 4  # 3 rising + 1 new
+    assert tags.count("svg") == 5  # 3 rising + 1 new + 1 bursting
     assert "polyline" in tags
     # self-contained: no scripts, no external resources, max width for e-mail clients
     assert "script" not in tags and "link" not in tags and "img" not in tags
@@ -235,7 +249,119 @@ def test_markdown_sparklines_and_tables() -> None:
     assert spark_blocks([0, 1, 2, 4]) == "▁▃▅█"
     assert spark_blocks([0, 0, 3]) == "▁▁█"
     assert spark_blocks([0, 0]) == "▁▁" and spark_blocks([]) == ""
-    assert "| flow matching | " in md and "| 7 | 2 |" in md
+    assert "| Flow Matching | " in md and "| 7 | 2 |" in md
+
+
+def _cold_start(**overrides: object) -> DigestData:
+    """Day one of a fresh install: every paper is new, every trend row is cold_start."""
+    papers = [dataclasses.replace(p, is_new=True) for p in _papers()]
+    cold = [dataclasses.replace(t, status="cold_start", z_score=0.0) for t in _trends()]
+    fields: dict[str, object] = dict(
+        papers=papers,
+        trends=cold,
+        numbers=DigestNumbers(papers=4, new_papers=4, keyphrases=37),
+        top_topics=[
+            TopicCount("large language model", "Large Language Models", 40, 0.2),
+            TopicCount("flow matching", "Flow Matching", 23, 0.115),
+        ],
+        days_to_trends=9,
+        first_listing_day=True,
+    )
+    fields.update(overrides)
+    return _data(**fields)
+
+
+@pytest.mark.parametrize("render", [render_html, render_markdown])
+def test_cold_start_day_shows_top_topics_and_when_trends_start(render) -> None:
+    out = render(_cold_start())
+    assert "4 papers on 2026-11-28 · top topic: Large Language Models" in out
+    top = out[out.index("Top topics today") : out.rindex("Discrete Flow-Matching")]
+    assert top.index("Large Language Models") < top.index("Flow Matching")
+    assert "40" in top and "20%" in top and "23" in top and "12%" in top
+    line = (
+        "Trends start in 9 listing days: they compare the last 7 listing days with "
+        "the 28 before, and need 3 of those."
+    )
+    assert line in top
+    # no trend label, no NEW badge: every paper is new on the first day, said once
+    lower = out.lower()
+    for word in ("rising", "falling", "steady", "bursting", "new topics"):
+        assert word not in lower, word
+    assert ">NEW<" not in out and " · new" not in out
+    assert lower.count("all new") == 1 and "first listing day" in lower
+
+
+def test_cold_start_after_the_first_day_keeps_new_badges() -> None:
+    data = _cold_start(first_listing_day=False, days_to_trends=1)
+    html, md = render_html(data), render_markdown(data)
+    assert html.count(">NEW<") == 4 and md.count(" · new") == 4
+    assert "rising" not in (html + md).lower()
+    assert cold_start_text(1).startswith("Trends start in 1 listing day:")
+    assert cold_start_text(1) in md and cold_start_text(1) in html
+
+
+def test_cold_start_subject_headline_and_feed_summary() -> None:
+    data = _cold_start()
+    assert subject_line(data) == (
+        "papertrends · 2026-11-28 · 4 papers · top topic: Large Language Models"
+    )
+    assert headline(data) == "4 papers on 2026-11-28 · top topic: Large Language Models"
+    entry = feed_entry(data, "d.html")
+    assert entry.summary == (
+        "4 papers (all new: first listing day), 37 keyphrases. "
+        "Top topics: Large Language Models, Flow Matching."
+    )
+    # a cold-start day without topics says nothing about topics
+    bare = _cold_start(top_topics=())
+    assert subject_line(bare) == "papertrends · 2026-11-28 · 4 papers"
+    assert "Top topics today" not in render_markdown(bare)
+    assert cold_start_text(9) in render_markdown(bare)
+    # a labelled day keeps the rising count
+    assert subject_line(_data()) == "papertrends · 2026-11-28 · 4 papers, 3 rising"
+
+
+def _tag_colours(html: str) -> dict[str, str]:
+    """Each paper tag's text and background colour."""
+    found = re.findall(
+        r'<span style="[^"]*background:(#[0-9a-f]{6})[^"]*white-space:nowrap">([^<]*)<', html
+    )
+    return {text: bg for bg, text in found}
+
+
+def test_paper_tags_of_rising_new_and_bursting_topics_are_highlighted() -> None:
+    papers = [
+        *_papers(),
+        DigestPaper(
+            5, "p5", "Bursting", "", None, ("vision transformers",), topics=("transformer",)
+        ),
+    ]
+    tags = _tag_colours(render_html(_data(papers=papers)))
+    hot, plain = "#dafbe1", "#eef1f5"
+    assert tags["discrete flow matching"] == hot  # topic flow matching, rising
+    assert tags["peptide generation"] == hot  # new topic
+    assert tags["video generation"] == hot  # rising
+    assert tags["vision transformers"] == hot  # topic transformer, steady but bursting
+    assert tags["protein design"] == plain  # its topic has no trend
+    assert tags["latent diffusion models"] == plain
+    assert tags["vision transformer"] == plain  # same words, but no topic given
+    # on a cold-start day nothing is hot
+    cold = _tag_colours(render_html(_cold_start(papers=papers)))
+    assert set(cold.values()) == {plain}
+
+
+def test_shown_abstracts_have_their_latex_decoded() -> None:
+    latex = DigestPaper(
+        1,
+        "p1",
+        "Linear attention",
+        r"We show that na\"ive attention costs $O(n^2)$ and \emph{ours} does not.",
+        None,
+        ("linear attention",),
+    )
+    data = _data(papers=[latex], watch_hits={})
+    for out in (render_html(data), render_markdown(data), feed_entry(data, "d.html").content_html):
+        assert "We show that naïve attention costs O(n^2) and ours does not." in out
+        assert "$" not in out and "\\emph" not in out and 'na\\"ive' not in out
 
 
 def test_safe_url() -> None:

@@ -9,14 +9,15 @@ Typical wiring for one listing date::
     hits = match_watchlists(watchlists, papers, normalize=normalize_keyphrase)
     data = DigestData(listing_date=day, papers=papers, trends=trends,
                       numbers=DigestNumbers(papers=12, new_papers=5, keyphrases=140),
-                      watch_hits=hits)
+                      watch_hits=hits, top_topics=top, days_to_trends=None)
     md, html = render_markdown(data), render_html(data)
     feed = render_feed(entries, "file:///…/publish/", now)          # entries: FeedEntry list
     msg = build_message(data, html, md, sender, recipients)          # then mailer.send_once
 
 Safety: every string that comes from a listing (titles, abstracts, keyphrases, URLs) is
 untrusted. HTML output escapes it (``html.escape``), Markdown output escapes Markdown and HTML
-specials, and only ``http``/``https`` URLs ever become links.
+specials, and only ``http``/``https`` URLs ever become links. Abstracts are shown with their
+LaTeX decoded (:func:`transforms.latex.decode_latex`) before they are cut and escaped.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from urllib.parse import urljoin, urlsplit
 
 import yaml
 
+from transforms.latex import decode_latex
+
 __all__ = [
     "FEED_MAX_ENTRIES",
     "TAG_PREFIX",
@@ -45,9 +48,11 @@ __all__ = [
     "DigestNumbers",
     "DigestPaper",
     "FeedEntry",
+    "TopicCount",
     "TrendRow",
     "Watchlist",
     "build_message",
+    "cold_start_text",
     "feed_entry",
     "headline",
     "load_watchlists",
@@ -67,7 +72,10 @@ TAG_PREFIX = "tag:papertrends,2026:"
 #: The feed keeps the most recent digests only.
 FEED_MAX_ENTRIES = 30
 
-TREND_STATUSES = ("new", "rising", "falling", "steady")
+TREND_STATUSES = ("new", "rising", "falling", "steady", "cold_start")
+#: The trend windows, as the dbt vars trend_current_days, trend_reference_days and
+#: trend_min_reference_days set them (dbt_project.yml): only used to explain a cold start.
+TREND_CURRENT_DAYS, TREND_REFERENCE_DAYS, TREND_MIN_REFERENCE_DAYS = 7, 28, 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,7 +87,8 @@ TREND_STATUSES = ("new", "rising", "falling", "steady")
 class DigestPaper:
     """One paper of the day's listing.
 
-    ``keyphrases`` are surface strings, best first. ``url`` is an optional link to the paper
+    ``keyphrases`` are surface strings, best first; ``topics`` the topic key of each of them,
+    in the same order (``""`` or missing: no topic). ``url`` is an optional link to the paper
     page (only ``http(s)`` URLs are linked). ``is_new``: first listed on this listing date.
     """
 
@@ -91,22 +100,32 @@ class DigestPaper:
     keyphrases: tuple[str, ...] = ()
     is_new: bool = False
     url: str | None = None
+    topics: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept any sequence (lists from DuckDB) but store a tuple so the class stays hashable.
         object.__setattr__(self, "keyphrases", tuple(self.keyphrases or ()))
+        object.__setattr__(self, "topics", tuple(t or "" for t in self.topics or ()))
+
+    def tags(self, limit: int) -> list[tuple[str, str]]:
+        """The first ``limit`` shown keyphrases with their topic keys (``""``: none)."""
+        shown = self.keyphrases[:limit]
+        topics = (self.topics + ("",) * len(shown))[: len(shown)]
+        return [(k, t) for k, t in zip(shown, topics, strict=True) if _clean(k)]
 
 
 @dataclass(frozen=True)
 class TrendRow:
-    """One ``keyword_trends`` row for the listing date plus its sparkline series.
+    """One ``topic_trends`` row for the listing date plus its sparkline series.
 
+    ``key``: the topic (a normalised keyphrase); ``label``: how it is shown.
     ``sparkline``: papers per listing day over the last 28 listing days, oldest first.
-    ``status`` is one of ``new``, ``rising``, ``falling``, ``steady``.
+    ``status`` is one of ``new``, ``rising``, ``falling``, ``steady``, ``cold_start``.
+    ``bursting_since``: first listing day of the topic's current burst, None when not bursting.
     """
 
-    keyphrase_norm: str
-    surface: str
+    key: str
+    label: str
     papers_current: int
     papers_reference: int
     share_current: float
@@ -114,9 +133,20 @@ class TrendRow:
     z_score: float | None
     status: str
     sparkline: tuple[int, ...] = ()
+    bursting_since: dt.date | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sparkline", tuple(int(v or 0) for v in self.sparkline or ()))
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    """One of the day's topics: papers listed that day carrying it, and their share of the day."""
+
+    key: str
+    label: str
+    papers: int
+    share: float
 
 
 @dataclass(frozen=True)
@@ -141,10 +171,16 @@ class DigestNumbers:
 class DigestData:
     """Everything one digest shows.
 
-    ``papers`` in page order; ``trends`` all of the day's trend rows (the renderers pick the
-    rising and new ones); ``watch_hits`` maps a watchlist name to its matching papers (output
-    of :func:`match_watchlists`); ``empty_reason`` says why a day has no papers (``None`` on a
-    normal day; a day with no papers and no reason renders a generic explanation).
+    ``papers`` in page order; ``trends`` the day's topic trend rows (the renderers pick the
+    rising, new and bursting ones); ``watch_hits`` maps a watchlist name to its matching
+    papers (output of :func:`match_watchlists`); ``empty_reason`` says why a day has no papers
+    (``None`` on a normal day; a day with no papers and no reason renders a generic
+    explanation).
+
+    Cold start: ``days_to_trends`` is the number of listing days before trends are labelled
+    (``None`` once they are); such a day shows ``top_topics`` (the day's topics, most papers
+    first) instead of trend sections. ``first_listing_day``: no listing before this date, so
+    every paper is new and no paper gets a NEW badge.
     """
 
     listing_date: dt.date
@@ -153,29 +189,44 @@ class DigestData:
     numbers: DigestNumbers = field(default_factory=DigestNumbers)
     watch_hits: Mapping[str, Sequence[DigestPaper]] = field(default_factory=dict)
     empty_reason: str | None = None
+    top_topics: Sequence[TopicCount] = ()
+    days_to_trends: int | None = None
+    first_listing_day: bool = False
 
     @property
     def is_empty(self) -> bool:
         return not self.papers
 
     @property
+    def cold_start(self) -> bool:
+        return self.days_to_trends is not None
+
+    @property
     def rising(self) -> list[TrendRow]:
-        """Rising keyphrases, strongest first (z-score, then papers this period)."""
-        rows = [t for t in self.trends if t.status == "rising"]
-        return sorted(
-            rows,
-            key=lambda t: (
-                -(t.z_score if t.z_score is not None else float("-inf")),
-                -t.papers_current,
-                t.keyphrase_norm,
-            ),
-        )
+        """Rising topics, strongest first (z-score, then papers this period)."""
+        return _strongest_first(t for t in self.trends if t.status == "rising")
 
     @property
     def new(self) -> list[TrendRow]:
-        """New keyphrases, most papers first."""
+        """New topics, most papers first."""
         rows = [t for t in self.trends if t.status == "new"]
-        return sorted(rows, key=lambda t: (-t.papers_current, t.keyphrase_norm))
+        return sorted(rows, key=lambda t: (-t.papers_current, t.key))
+
+    @property
+    def bursting(self) -> list[TrendRow]:
+        """Topics in a burst on this date, strongest first."""
+        return _strongest_first(t for t in self.trends if t.bursting_since is not None)
+
+
+def _strongest_first(rows: Iterable[TrendRow]) -> list[TrendRow]:
+    return sorted(
+        rows,
+        key=lambda t: (
+            -(t.z_score if t.z_score is not None else float("-inf")),
+            -t.papers_current,
+            t.key,
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,13 +404,24 @@ def _date(d: dt.date | dt.datetime | str) -> str:
     return str(d)
 
 
+def _top_topic(data: DigestData) -> str:
+    """ " · top topic: Large Language Models" on a cold-start day with topics, else ""."""
+    if not data.top_topics:
+        return ""
+    top = data.top_topics[0]
+    return f" · top topic: {_clean(top.label or top.key)}"
+
+
 def headline(data: DigestData) -> str:
-    """Headline: "12 papers on 2026-11-28 · 3 rising topics" (or "No papers on …" for an empty day)."""
+    """Headline: "12 papers on 2026-11-28 · 3 rising topics" (or "No papers on …" for an empty
+    day; a cold-start day names its top topic instead: trends are not labelled yet)."""
     day = _date(data.listing_date)
     if data.is_empty:
         return f"No papers on {day}"
     n = data.numbers.papers or len(data.papers)
     out = f"{_plural(n, 'paper')} on {day}"
+    if data.cold_start:
+        return out + _top_topic(data)
     rising = len(data.rising)
     if rising:
         out += f" · {_plural(rising, 'rising topic')}"
@@ -367,12 +429,24 @@ def headline(data: DigestData) -> str:
 
 
 def subject_line(data: DigestData) -> str:
-    """E-mail subject: "papertrends · 2026-11-28 · 12 papers, 3 rising"."""
+    """E-mail subject: "papertrends · 2026-11-28 · 12 papers, 3 rising" (on a cold-start day
+    "papertrends · 2026-12-01 · 200 papers · top topic: Large Language Models")."""
     day = _date(data.listing_date)
     if data.is_empty:
         return f"papertrends · {day} · no papers"
     n = data.numbers.papers or len(data.papers)
+    if data.cold_start:
+        return f"papertrends · {day} · {_plural(n, 'paper')}{_top_topic(data)}"
     return f"papertrends · {day} · {_plural(n, 'paper')}, {len(data.rising)} rising"
+
+
+def cold_start_text(days_to_trends: int) -> str:
+    """Why a day shows no trends, and for how long."""
+    return (
+        f"Trends start in {_plural(days_to_trends, 'listing day')}: they compare the last "
+        f"{TREND_CURRENT_DAYS} listing days with the {TREND_REFERENCE_DAYS} before, and need "
+        f"{TREND_MIN_REFERENCE_DAYS} of those."
+    )
 
 
 def _empty_text(data: DigestData) -> str:
@@ -380,26 +454,35 @@ def _empty_text(data: DigestData) -> str:
     return reason or "The listing for this date contained no papers."
 
 
-def _snippet(text: str, limit: int) -> str:
-    text = _clean(text)
+def _snippet(abstract: str, limit: int) -> str:
+    """An abstract as shown: LaTeX decoded, one line, cut at a word before ``limit``."""
+    text = _clean(decode_latex(abstract or ""))
     if limit <= 0 or len(text) <= limit:
         return text if limit > 0 else ""
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-")
     return cut + "…"
 
 
-def _fold(s: str) -> str:
-    return simple_normalize(s)
+def _trend_sections(data: DigestData) -> list[tuple[str, list[TrendRow]]]:
+    """The trend sections shown, in order (none on a cold-start day)."""
+    if data.cold_start:
+        return []
+    return [
+        ("Rising topics", data.rising),
+        ("New topics", data.new),
+        ("Bursting topics", data.bursting),
+    ]
 
 
-def _trending_forms(data: DigestData) -> set[str]:
-    """Folded forms of the day's rising/new keyphrases, to highlight paper tags."""
-    out: set[str] = set()
-    for t in (*data.rising, *data.new):
-        out.add(_fold(t.surface))
-        out.add(_fold(t.keyphrase_norm))
-    out.discard("")
-    return out
+def _hot_topics(data: DigestData) -> set[str]:
+    """Keys of the topics shown in the trend sections: their papers' tags are highlighted."""
+    return {t.key for _, rows in _trend_sections(data) for t in rows}
+
+
+def _label(t: TrendRow) -> str:
+    """The topic's label, and since when it bursts."""
+    since = f" · bursting since {_date(t.bursting_since)}" if t.bursting_since else ""
+    return (t.label or t.key) + since
 
 
 def _pct(x: float | None) -> str:
@@ -448,12 +531,12 @@ def spark_blocks(series: Sequence[int]) -> str:
 
 def _md_trend_table(rows: Sequence[TrendRow]) -> list[str]:
     lines = [
-        "| Keyphrase | Last 28 days | This week | Reference | Share (was) |",
+        "| Topic | Last 28 days | This week | Reference | Share (was) |",
         "|---|---|---:|---:|---:|",
     ]
     for t in rows:
         lines.append(
-            f"| {_md(t.surface or t.keyphrase_norm)} | {spark_blocks(t.sparkline)} "
+            f"| {_md(_label(t))} | {spark_blocks(t.sparkline)} "
             f"| {t.papers_current} | {t.papers_reference} "
             f"| {_pct(t.share_current)} ({_pct(t.share_reference)}) |"
         )
@@ -466,10 +549,8 @@ def render_markdown(
     """The digest as Markdown (also fine as the text/plain part of the e-mail)."""
     out: list[str] = [f"# {_md(headline(data))}", ""]
     num = data.numbers
-    out += [
-        f"**{num.papers}** papers · **{num.new_papers}** new · **{num.keyphrases}** keyphrases",
-        "",
-    ]
+    new = "all new (first listing day)" if data.first_listing_day else f"**{num.new_papers}** new"
+    out += [f"**{num.papers}** papers · {new} · **{num.keyphrases}** keyphrases", ""]
     if data.is_empty:
         out += [f"> {_md(_empty_text(data))}", ""]
 
@@ -480,12 +561,26 @@ def render_markdown(
             out.append(f"- **{_md(name)}** ({len(papers)}): {items}")
         out.append("")
 
-    for title, rows in (("Rising", data.rising), ("New", data.new)):
+    if data.cold_start:
+        if data.top_topics:
+            out += [
+                "## Top topics today",
+                "",
+                "| Topic | Papers | Share of the day |",
+                "|---|---:|---:|",
+                *(
+                    f"| {_md(t.label or t.key)} | {t.papers} | {_pct(t.share)} |"
+                    for t in data.top_topics[:max_trends]
+                ),
+                "",
+            ]
+        out += [cold_start_text(data.days_to_trends), ""]
+    for title, rows in _trend_sections(data):
         if not rows:
             continue
         shown = rows[:max_trends]
         more = f" (top {len(shown)} of {len(rows)})" if len(rows) > len(shown) else ""
-        out += [f"## {title} keyphrases{more}", "", *_md_trend_table(shown), ""]
+        out += [f"## {title}{more}", "", *_md_trend_table(shown), ""]
 
     if data.papers:
         out += ["## Papers", ""]
@@ -493,14 +588,13 @@ def render_markdown(
             title = _md(p.title) or "(untitled)"
             url = safe_url(p.url)
             line = f"{p.rank}. **{f'[{title}]({_md_url(url)})' if url else title}**"
-            if p.is_new:
+            if p.is_new and not data.first_listing_day:
                 line += " · new"
             code = safe_url(p.code_url)
             if code:
                 line += f" · [code]({_md_url(code)})"
             item = [line]
-            tags = [_md_code(k) for k in p.keyphrases[:max_keyphrases]]
-            tags = [t for t in tags if t]
+            tags = [_md_code(k) for k, _ in p.tags(max_keyphrases)]
             if tags:
                 item.append("   " + " · ".join(tags))
             snippet = _md(_snippet(p.abstract, abstract_chars))
@@ -522,6 +616,7 @@ _MUTED = "#656d76"
 _RULE = "#d8dee4"
 _GREEN = "#1a7f37"
 _BLUE = "#0969da"
+_ORANGE = "#bc4c00"
 
 
 def _h(text: str | None) -> str:
@@ -587,14 +682,14 @@ def _html_trends(title: str, rows: Sequence[TrendRow], total: int, color: str) -
         _section_title(title, note),
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="border-collapse:collapse">',
-        f'<tr><th style="{head}left">Keyphrase</th><th style="{head}left">Last 28 days</th>'
+        f'<tr><th style="{head}left">Topic</th><th style="{head}left">Last 28 days</th>'
         f'<th style="{head}right">Papers · week / ref.</th>'
         f'<th style="{head}right">Share</th></tr>',
     ]
     for t in rows:
         z = f" · z {t.z_score:.1f}" if t.z_score is not None else ""
         out.append(
-            f'<tr><td style="{cell};font-weight:600">{_h(t.surface or t.keyphrase_norm)}</td>'
+            f'<tr><td style="{cell};font-weight:600">{_h(_label(t))}</td>'
             f'<td style="{cell}">{spark_svg(t.sparkline, color=color)}</td>'
             f'<td style="{cell};text-align:right;white-space:nowrap">'
             f"<strong>{int(t.papers_current)}</strong>"
@@ -607,13 +702,35 @@ def _html_trends(title: str, rows: Sequence[TrendRow], total: int, color: str) -
     return "\n".join(out)
 
 
-def _html_paper(p: DigestPaper, hot: set[str], max_keyphrases: int, abstract_chars: int) -> str:
+def _html_top_topics(rows: Sequence[TopicCount]) -> str:
+    cell = f"padding:6px 8px;border-bottom:1px solid #eef1f5;font-size:14px;color:{_INK}"
+    head = f"padding:4px 8px;font-size:11px;color:{_MUTED};text-transform:uppercase;text-align:"
+    out = [
+        _section_title("Top topics today"),
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
+        'style="border-collapse:collapse">',
+        f'<tr><th style="{head}left">Topic</th><th style="{head}right">Papers</th>'
+        f'<th style="{head}right">Share of the day</th></tr>',
+    ]
+    for t in rows:
+        out.append(
+            f'<tr><td style="{cell};font-weight:600">{_h(t.label or t.key)}</td>'
+            f'<td style="{cell};text-align:right"><strong>{int(t.papers)}</strong></td>'
+            f'<td style="{cell};text-align:right">{_pct(t.share)}</td></tr>'
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _html_paper(
+    p: DigestPaper, hot: set[str], max_keyphrases: int, abstract_chars: int, badge: bool
+) -> str:
     title = _h(p.title) or "(untitled)"
     url = safe_url(p.url)
     if url:
         title = f'<a href="{html.escape(url, quote=True)}" style="color:{_INK};text-decoration:none">{title}</a>'
     meta = []
-    if p.is_new:
+    if p.is_new and badge:
         meta.append(
             f'<span style="display:inline-block;padding:0 6px;border-radius:3px;'
             f"background:{_BLUE};color:#ffffff;font-size:11px;line-height:16px;"
@@ -625,7 +742,7 @@ def _html_paper(p: DigestPaper, hot: set[str], max_keyphrases: int, abstract_cha
             f'<a href="{html.escape(code, quote=True)}" style="color:{_BLUE};font-size:13px;'
             f'text-decoration:none">code ↗</a>'
         )
-    tags = "".join(_tag(k, _fold(k) in hot) for k in p.keyphrases[:max_keyphrases] if _clean(k))
+    tags = "".join(_tag(k, topic in hot) for k, topic in p.tags(max_keyphrases))
     snippet = _h(_snippet(p.abstract, abstract_chars))
     parts = [
         f'<tr id="p-{int(p.rank)}">'
@@ -670,7 +787,12 @@ def render_html_fragment(
     )
     cells = [
         stat.format(ink=_INK, muted=_MUTED, n=int(num.papers), label="papers"),
-        stat.format(ink=_INK, muted=_MUTED, n=int(num.new_papers), label="new papers"),
+        stat.format(
+            ink=_INK,
+            muted=_MUTED,
+            n=int(num.new_papers),
+            label="all new (first listing day)" if data.first_listing_day else "new papers",
+        ),
         stat.format(ink=_INK, muted=_MUTED, n=int(num.keyphrases), label="keyphrases"),
     ]
     gap = '<td style="width:8px"></td>'
@@ -708,23 +830,35 @@ def render_html_fragment(
             f'letter-spacing:.04em;color:#7d4e00">Your watchlists</div>{"".join(items)}</div>'
         )
 
-    rising, new = data.rising, data.new
-    if rising:
-        out.append(_html_trends("Rising keyphrases", rising[:max_trends], len(rising), _GREEN))
-    if new:
-        out.append(_html_trends("New keyphrases", new[:max_trends], len(new), _BLUE))
+    if data.cold_start:
+        if data.top_topics:
+            out.append(_html_top_topics(data.top_topics[:max_trends]))
+        out.append(
+            f'<p style="margin:10px 0 0;font-size:13px;line-height:19px;color:{_MUTED}">'
+            f"{_h(cold_start_text(data.days_to_trends))}</p>"
+        )
+    colors = {"Rising topics": _GREEN, "New topics": _BLUE, "Bursting topics": _ORANGE}
+    for title, rows in _trend_sections(data):
+        if rows:
+            out.append(_html_trends(title, rows[:max_trends], len(rows), colors[title]))
 
     if data.papers:
-        hot = _trending_forms(data)
+        hot = _hot_topics(data)
+        badge = not data.first_listing_day
         out.append(_section_title("Papers", "in page order"))
         out.append('<table role="presentation" width="100%" cellpadding="0" cellspacing="0">')
-        out.extend(_html_paper(p, hot, max_keyphrases, abstract_chars) for p in data.papers)
+        out.extend(_html_paper(p, hot, max_keyphrases, abstract_chars, badge) for p in data.papers)
         out.append("</table>")
 
+    legend = (
+        "Counts are papers listed that day."
+        if data.cold_start
+        else "Green tags belong to rising, new or bursting topics; "
+        "counts are papers this week / reference window."
+    )
     out.append(
         f'<p style="margin:24px 0 0;font-size:12px;color:{_MUTED}">Generated by papertrends. '
-        "Green tags are rising or new keyphrases; counts are papers this week / reference window."
-        "</p>"
+        f"{legend}</p>"
     )
     out.append("</td></tr></table>")
     return "\n".join(out)
@@ -775,13 +909,16 @@ def feed_entry(
     if data.is_empty:
         summary = _empty_text(data)
     else:
-        summary = (
-            f"{_plural(num.papers, 'paper')} ({num.new_papers} new), "
-            f"{_plural(num.keyphrases, 'keyphrase')}."
-        )
-        top = [_clean(t.surface or t.keyphrase_norm) for t in data.rising[:5]]
-        if top:
-            summary += " Rising: " + ", ".join(top) + "."
+        new = "all new: first listing day" if data.first_listing_day else f"{num.new_papers} new"
+        summary = f"{_plural(num.papers, 'paper')} ({new}), {_plural(num.keyphrases, 'keyphrase')}."
+        if data.cold_start:
+            top = [_clean(t.label or t.key) for t in data.top_topics[:5]]
+            if top:
+                summary += " Top topics: " + ", ".join(top) + "."
+        else:
+            top = [_clean(t.label or t.key) for t in data.rising[:5]]
+            if top:
+                summary += " Rising: " + ", ".join(top) + "."
     return FeedEntry(
         listing_date=data.listing_date,
         title=headline(data),

@@ -1,4 +1,5 @@
-"""Trends and the digest end to end: ten listing days, a topic that takes off, e-mail."""
+"""Trends and the digest end to end: ten listing days, a topic that takes off, e-mail; and
+the first of those days again, a cold start."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from orchestration.cli import CliError, materialize
 from orchestration.definitions import defs
 from orchestration.defs.ingest import raw_listings
 from tests.conftest import land, sample_cards
+from transforms.publish import publish_day
 
 DAYS = [dt.date(2026, 11, 1) + dt.timedelta(days=i) for i in range(10)]
 SCRIPT_TITLE = "Attention <script>alert(1)</script> Is All <img src=x onerror=alert(2)> You Need"
@@ -116,7 +118,8 @@ def test_topic_concentrated_in_the_last_days_comes_out_new_or_rising(trending) -
 def test_digest_files_are_published(trending) -> None:
     folder = trending.publish / DAYS[-1].isoformat()
     names = {p.name for p in folder.iterdir()}
-    assert {"digest.md", "digest.html", "trends.csv", "trends.parquet"} <= names
+    expected = {"digest.md", "digest.html", "trends.csv", "trends.parquet"}
+    assert expected | {"topics.csv", "topics.parquet"} <= names
     assert not [n for n in names if n.endswith(".tmp")]
     markdown = (folder / "digest.md").read_text()
     assert "flow matching" in markdown.lower()
@@ -130,6 +133,81 @@ def test_digest_files_are_published(trending) -> None:
         ][0]
     )
     assert set(trends["as_of_date"].unique().to_list()) == {DAYS[-1]}
+    topics = pl.read_parquet(folder / "topics.parquet")
+    rows = query(
+        trending,
+        "select t.topic, tp.label, t.status from topic_trends as t join topics as tp "
+        "using (topic) where t.as_of_date = ? order by t.topic",
+        [DAYS[-1]],
+    )
+    assert rows and sorted(topics.select("topic", "label", "status").rows()) == rows
+    assert set(topics["as_of_date"].unique().to_list()) == {DAYS[-1]}
+    assert pl.read_csv(folder / "topics.csv").height == topics.height
+
+
+@pytest.mark.slow
+def test_labelled_day_shows_topic_trends_by_label(trending) -> None:
+    folder = trending.publish / DAYS[-1].isoformat()
+    markdown = (folder / "digest.md").read_text()
+    (label,) = query(trending, "select label from topics where topic = 'flow matching'")[0]
+    (status,) = query(
+        trending,
+        "select status from topic_trends where as_of_date = ? and topic = 'flow matching'",
+        [DAYS[-1]],
+    )[0]
+    section = {"new": "## New topics", "rising": "## Rising topics"}[status]
+    assert section in markdown
+    shown = markdown[markdown.index(section) : markdown.index("## Papers")]
+    assert f"| {label} | " in shown
+    assert "Top topics today" not in markdown and "Trends start in" not in markdown
+    # the tags of flow-matching papers are highlighted, whatever their wording
+    html = (folder / "digest.html").read_text()
+    tags = re.findall(r'background:(#[0-9a-f]{6})[^"]*white-space:nowrap">([^<]*)<', html)
+    members = {
+        m
+        for (m,) in query(
+            trending,
+            "select distinct unnest(keyphrases) from paper_topics where topic = 'flow matching'",
+        )
+    }
+    assert {bg for bg, text in tags if text in members} == {"#dafbe1"}
+
+
+@pytest.mark.slow
+def test_first_listing_day_is_a_cold_start(trending, tmp_path) -> None:
+    """The first of the ten days, published again: no trend labels yet, its top topics."""
+    with duckdb.connect(str(trending.warehouse), read_only=True) as con:
+        result = publish_day(con, tmp_path, DAYS[0], dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC))
+        ((days_to_trends, statuses),) = con.execute(
+            "select max(listing_days_to_trends), list(distinct status) from topic_trends "
+            "where as_of_date = ?",
+            [DAYS[0]],
+        ).fetchall()
+        top = con.execute(
+            "select tp.label, d.papers from topic_daily as d join topics as tp using (topic) "
+            "where d.listing_date = ? order by d.papers desc, d.topic limit 1",
+            [DAYS[0]],
+        ).fetchall()[0]
+    assert statuses == ["cold_start"] and days_to_trends > 0
+    assert result.days_to_trends == days_to_trends
+    assert (result.rising, result.new, result.bursting) == (0, 0, 0)
+    folder = tmp_path / DAYS[0].isoformat()
+    markdown = (folder / "digest.md").read_text()
+    html = (folder / "digest.html").read_text()
+    for out in (markdown, html):
+        assert "Top topics today" in out
+        assert f"Trends start in {days_to_trends} listing day" in out
+        for words in ("rising topic", "new topic", "bursting"):
+            assert words not in out.lower(), words
+    assert f"| {top[0]} | {top[1]} | " in markdown
+    assert ">NEW<" not in html and " · new" not in markdown
+    assert "all new (first listing day)" in markdown
+    eml = email.message_from_bytes(
+        (tmp_path / "outbox" / f"{DAYS[0]}.eml").read_bytes(), policy=email.policy.default
+    )
+    assert (
+        eml["Subject"] == f"papertrends · {DAYS[0]} · {result.papers} papers · top topic: {top[0]}"
+    )
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ Layout under the publish folder::
 
     <date>/digest.md, digest.html   the day's digest
     <date>/trends.csv, trends.parquet  that date's keyword_trends rows
+    <date>/topics.csv, topics.parquet  that date's topic_trends rows, with the topic labels
     <date>/entry.json               the digest's feed entry (the feed is rebuilt from these)
     feed.xml                        Atom feed of the last 30 digests
     outbox/<date>.eml               the digest e-mail (and <date>--<watchlist>.eml)
@@ -36,6 +37,7 @@ from transforms.digest import (
     DigestNumbers,
     DigestPaper,
     FeedEntry,
+    TopicCount,
     TrendRow,
     Watchlist,
     build_message,
@@ -65,6 +67,8 @@ class PublishResult:
     papers: int = 0
     rising: int = 0
     new: int = 0
+    bursting: int = 0
+    days_to_trends: int | None = None  # set on a cold-start day: trends are not labelled yet
     emails_written: list[Path] = field(default_factory=list)
     emails_sent: int = 0
     emails_skipped: int = 0
@@ -122,16 +126,24 @@ def load_digest_data(
     normalize: Callable[[str], str] | None = None,
     max_keyphrases: int = 5,
 ) -> DigestData:
-    """Read one day's digest from the marts (papers in page order, trends, sparklines)."""
+    """Read one day's digest from the marts: papers in page order (each shown keyphrase with
+    its topic), topic trends with sparklines, and on a cold-start day the day's top topics."""
     papers_rows = con.execute(
         """
+        with keyphrase_topic as (
+            select paper_id, topic, unnest(keyphrases) as keyphrase from paper_topics
+        )
         select a.best_rank, p.paper_id, p.title, p.abstract, p.code_url,
                p.first_listed = a.listing_date as is_new,
                coalesce(list(k.keyphrase order by k.keyphrase_rank)
-                        filter (where k.keyphrase is not null), []) as keyphrases
+                        filter (where k.keyphrase is not null), []) as keyphrases,
+               coalesce(list(coalesce(kt.topic, '') order by k.keyphrase_rank)
+                        filter (where k.keyphrase is not null), []) as topics
         from paper_appearances as a
         join papers as p using (paper_id)
         left join paper_keyphrases as k on k.paper_id = p.paper_id and k.keyphrase_rank <= $2
+        left join keyphrase_topic as kt
+          on kt.paper_id = k.paper_id and kt.keyphrase = k.keyphrase
         where a.listing_date = $1
         group by all
         order by a.best_rank, p.paper_id
@@ -139,8 +151,8 @@ def load_digest_data(
         [listing_date, max_keyphrases],
     ).fetchall()
     papers = [
-        DigestPaper(rank, pid, title, abstract, url, tuple(kps), bool(new))
-        for rank, pid, title, abstract, url, new, kps in papers_rows
+        DigestPaper(rank, pid, title, abstract, url, kps, bool(new), topics=topics)
+        for rank, pid, title, abstract, url, new, kps, topics in papers_rows
     ]
     if not papers:
         return DigestData(listing_date, empty_reason=empty_day_reason(con, listing_date))
@@ -155,28 +167,52 @@ def load_digest_data(
             limit $2
         ),
         shown as (
-            select t.*, coalesce(kw.surface_form, t.keyphrase_norm) as surface
-            from keyword_trends as t
-            left join keywords as kw using (keyphrase_norm)
-            where t.as_of_date = $1 and t.status in ('rising', 'new', 'falling')
+            select t.*, coalesce(tp.label, t.topic) as label
+            from topic_trends as t
+            left join topics as tp using (topic)
+            where t.as_of_date = $1
+              and (t.status in ('rising', 'new', 'falling') or t.bursting_since is not null)
         ),
         series as (
-            select s.keyphrase_norm,
+            select s.topic,
                    list(coalesce(d2.papers, 0) order by days.listing_date) as spark
             from shown as s
             cross join days
-            left join keyword_daily as d2
-              on d2.keyphrase_norm = s.keyphrase_norm and d2.listing_date = days.listing_date
-            group by s.keyphrase_norm
+            left join topic_daily as d2
+              on d2.topic = s.topic and d2.listing_date = days.listing_date
+            group by s.topic
         )
-        select s.keyphrase_norm, s.surface, s.papers_current, s.papers_reference,
-               s.share_current, s.share_reference, s.z_score, s.status, series.spark
-        from shown as s join series using (keyphrase_norm)
-        order by s.z_score desc, s.keyphrase_norm
+        select s.topic, s.label, s.papers_current, s.papers_reference,
+               s.share_current, s.share_reference, s.z_score, s.status, series.spark,
+               s.bursting_since
+        from shown as s join series using (topic)
+        order by s.z_score desc, s.topic
         """,
         [listing_date, SPARKLINE_DAYS],
     ).fetchall()
-    trends = [TrendRow(*row[:8], sparkline=tuple(row[8])) for row in trend_rows]
+    trends = [TrendRow(*row[:8], sparkline=row[8], bursting_since=row[9]) for row in trend_rows]
+    (days_to_trends,) = con.execute(
+        "select max(listing_days_to_trends) from topic_trends "
+        "where as_of_date = $1 and status = 'cold_start'",
+        [listing_date],
+    ).fetchone()
+    top_topics = [
+        TopicCount(*row)
+        for row in con.execute(
+            """
+            select d.topic, coalesce(tp.label, d.topic), d.papers, d.papers / d.papers_listed
+            from topic_daily as d
+            left join topics as tp using (topic)
+            where d.listing_date = $1
+            order by d.papers desc, d.topic
+            limit 10
+            """,
+            [listing_date],
+        ).fetchall()
+    ]
+    (first_listing_day,) = con.execute(
+        "select count(*) = 0 from paper_appearances where listing_date < $1", [listing_date]
+    ).fetchone()
     (keyphrases,) = con.execute(
         """
         select count(distinct k.keyphrase_norm)
@@ -198,6 +234,9 @@ def load_digest_data(
         trends,
         DigestNumbers(len(papers), new_papers, keyphrases),
         hits,
+        top_topics=top_topics,
+        days_to_trends=days_to_trends,
+        first_listing_day=first_listing_day,
     )
 
 
@@ -236,8 +275,18 @@ def publish_day(
         "select * from keyword_trends where as_of_date = $1 order by z_score desc, keyphrase_norm",
         [listing_date],
     ).pl()
+    topics = con.execute(
+        """
+        select t.as_of_date, t.topic, tp.label, t.* exclude (as_of_date, topic)
+        from topic_trends as t left join topics as tp using (topic)
+        where t.as_of_date = $1
+        order by t.z_score desc, t.topic
+        """,
+        [listing_date],
+    ).pl()
     result.papers = len(data.papers)
     result.rising, result.new = len(data.rising), len(data.new)
+    result.bursting, result.days_to_trends = len(data.bursting), data.days_to_trends
     result.empty_reason = data.empty_reason
     markdown, html = render_markdown(data), render_html(data)
     for stale in (publish, folder, publish / "outbox"):
@@ -248,6 +297,8 @@ def publish_day(
             atomic_write_text(folder / "digest.html", html),
             _atomic_frame(folder / "trends.csv", trends, "csv"),
             _atomic_frame(folder / "trends.parquet", trends, "parquet"),
+            _atomic_frame(folder / "topics.csv", topics, "csv"),
+            _atomic_frame(folder / "topics.parquet", topics, "parquet"),
         ]
         entry = feed_entry(data, f"{day}/digest.html", updated=now)
         payload = dataclasses.asdict(entry) | {

@@ -22,6 +22,10 @@ DIGEST = dg.AssetKey(["digest"])
         dg.AssetKey(["keywords"]),
         dg.AssetKey(["paper_keyphrases"]),
         dg.AssetKey(["paper_appearances"]),
+        dg.AssetKey(["topic_trends"]),
+        dg.AssetKey(["topics"]),
+        dg.AssetKey(["paper_topics"]),
+        dg.AssetKey(["topic_daily"]),
     ],
     group_name="publish",
     kinds={"python", "html", "email"},
@@ -29,8 +33,9 @@ DIGEST = dg.AssetKey(["digest"])
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
-    """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet, the
-    Atom feed, and the e-mail in ``publish/outbox/`` (sent once when SMTP is configured).
+    """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet (keyword
+    trends), topics.csv/.parquet (topic trends), the Atom feed, and the e-mail in
+    ``publish/outbox/`` (sent once when SMTP is configured).
 
     Runs only when the blocking Great Expectations checks upstream passed. An empty day
     gets a digest that says why it is empty. A backfill publishes (and e-mails) the digest
@@ -69,8 +74,14 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
             "date": context.partition_keys[-1],
             "dates_in_run": len(context.partition_keys),
             "papers": last.papers,
-            "rising": last.rising,
-            "new": last.new,
+            "trends": (
+                f"cold start (listing days to trends: {last.days_to_trends})"
+                if last.days_to_trends is not None
+                else "labelled"
+            ),
+            "rising_topics": last.rising,
+            "new_topics": last.new,
+            "bursting_topics": last.bursting,
             "empty_reason": last.empty_reason or "",
             "emails_written": sum(len(r.emails_written) for r in results),
             "emails_sent": sum(r.emails_sent for r in results),

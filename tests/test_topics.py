@@ -42,7 +42,7 @@ def test_the_first_listing_day_carries_no_trend_label_and_says_why(home: env.Hom
             (
                 "cold_start",
                 0,
-                3,
+                9,  # labels start on listing day 7 + 3
                 "cold start: the reference window holds 0 of the 3 listing days trends need",
                 rows[0][-1],
             )

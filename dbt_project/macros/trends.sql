@@ -136,7 +136,8 @@ counts as (
         t.n_current,
         t.n_reference,
         t.n_history,
-        t.reference_days
+        t.reference_days,
+        t.as_of_idx
     from bounds as b
     inner join totals as t on b.as_of_date = t.as_of_date
 ),
@@ -180,7 +181,8 @@ select
         else 'steady'
     end as status,
     reference_days::integer as reference_days,
-    greatest(0, {{ min_reference_days }} - reference_days)::integer as listing_days_to_trends,
+    greatest(0, {{ current_days + min_reference_days }} - as_of_idx)::integer
+        as listing_days_to_trends,
     case
         when reference_days < {{ min_reference_days }}
             then 'cold start: the reference window holds ' || reference_days::integer

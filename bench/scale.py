@@ -144,7 +144,7 @@ class Generator:
         return (
             f"{cap}: {title}",
             f"{cap} is the subject of this work. {abstract} "
-            f"Experiments on {term} benchmarks confirm that {term} gains from it.",
+            f"Experiments on {term} benchmarks confirm the gains of our {term} design.",
         )
 
 

@@ -92,6 +92,9 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
     (home.landing / DAYS[3].isoformat() / "page.txt").unlink()
     materialize(home, DAYS[3])
     incremental = snapshot(home)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        tables = con.execute("select table_name from information_schema.tables").fetchall()
+    assert not [t for (t,) in tables if "__dbt_tmp" in t]  # no scratch table left behind
 
     assert main(["backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--full-refresh"]) == 0
     full = snapshot(home)

@@ -11,39 +11,58 @@
     matching"; "large language model", in more papers than "language model", stays a topic
     of its own; "mixture of experts" never becomes "experts" (no head after a stopword).
 
-    Paper counts are over the whole history (`keywords`), so a keyphrase's topic can change
-    as the history grows. Incremental by keyphrase: a run writes only the keyphrases whose
-    topic is new or changed (built_at then says when), which is how topic_daily knows the
-    dates to rebuild; the pre-hook drops keyphrases no paper has any more.
+    Paper counts are as of the keyphrase's first listing date (papers first listed up to
+    then), so a keyphrase's topic is fixed from the day it appears: a later day adds
+    topics for its new keyphrases and never regroups the old ones, and a full refresh
+    gives the same topics as day-by-day runs. Incremental by keyphrase: a run writes only
+    the keyphrases whose topic is new or changed (an earlier date re-run, keyphrases
+    re-extracted), which is how topic_daily knows the dates to rebuild; the pre-hook drops
+    keyphrases no paper has any more.
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='keyphrase_norm',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where keyphrase_norm not in (select k.keyphrase_norm from {{ ref('keywords') }} as k){% endif %}",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where keyphrase_norm not in (select k.keyphrase_norm from {{ ref('paper_keyphrases') }} as k){% endif %}",
 ) }}
 {%- set generic = var('topic_generic_words') -%}
 {%- set stopwords = var('topic_stopwords') -%}
 
-with recursive keywords as (
+-- Papers per keyphrase by the date they were first listed.
+with recursive listed as (
+    select
+        pk.keyphrase_norm,
+        p.first_listed,
+        count(*) as papers
+    from {{ ref('paper_keyphrases') }} as pk
+    inner join {{ ref('papers') }} as p on pk.paper_id = p.paper_id
+    group by pk.keyphrase_norm, p.first_listed
+),
+
+-- Each keyphrase on its first listing date, with its papers then.
+keywords as (
     select
         keyphrase_norm,
+        first_listed,
         papers,
         string_split(keyphrase_norm, ' ') as words
-    from {{ ref('keywords') }}
+    from listed
+    qualify row_number() over (partition by keyphrase_norm order by first_listed) = 1
 ),
 
 -- The phrase and, when its last word is generic, the phrase less that word.
 forms as (
     select
         keyphrase_norm,
+        first_listed,
         papers,
         words
     from keywords
     union all
     select
         keyphrase_norm,
+        first_listed,
         papers,
         words[1:len(words) - 1] as words
     from keywords
@@ -53,6 +72,7 @@ forms as (
 suffix_starts as (
     select
         keyphrase_norm,
+        first_listed,
         papers,
         words,
         unnest(range(1, len(words) + 1)) as first_word
@@ -64,6 +84,7 @@ suffix_starts as (
 candidates as (
     select distinct
         keyphrase_norm,
+        first_listed,
         papers,
         array_to_string(words[first_word:], ' ') as head
     from suffix_starts
@@ -72,21 +93,35 @@ candidates as (
         and (first_word = 1 or words[first_word - 1] not in {{ sql_list(stopwords) }})
 ),
 
+-- Each candidate that is a keyphrase, with its papers on the keyphrase's first date.
+candidate_papers as (
+    select
+        c.keyphrase_norm,
+        c.head,
+        any_value(c.papers) as papers,
+        sum(l.papers) as head_papers
+    from candidates as c
+    inner join listed as l
+        on c.head = l.keyphrase_norm and c.first_listed >= l.first_listed
+    group by c.keyphrase_norm, c.head
+),
+
+-- The head: the longest such candidate with enough papers then.
 heads as (
     select
         c.keyphrase_norm,
-        h.keyphrase_norm as head
-    from candidates as c
+        c.head
+    from candidate_papers as c
     inner join keywords as h on c.head = h.keyphrase_norm
     where
-        h.papers >= {{ var('topic_min_papers') }}
-        and h.papers >= c.papers
+        c.head_papers >= {{ var('topic_min_papers') }}
+        and c.head_papers >= c.papers
         and h.words[1] not in {{ sql_list(stopwords) }}
         and h.words[len(h.words)] not in {{ sql_list(stopwords) }}
         and not (len(h.words) = 1 and h.words[1] in {{ sql_list(generic) }})
     qualify row_number() over (
         partition by c.keyphrase_norm
-        order by len(h.words) desc, h.papers desc, h.keyphrase_norm asc
+        order by len(h.words) desc, c.head_papers desc, c.head asc
     ) = 1
 ),
 

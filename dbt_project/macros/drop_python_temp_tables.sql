@@ -8,7 +8,7 @@
             ~ this.schema ~ "' and starts_with(table_name, '" ~ this.identifier ~ "__dbt_tmp')"
         ) -%}
         {%- for row in leftovers.rows -%}
-            drop table if exists {{ this.schema }}."{{ row[0] }}";
+        drop table if exists {{ this.schema }}."{{ row[0] }}";
         {% endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -1,8 +1,8 @@
 -- One row per listing date and keyphrase: how many of that day's papers carry it
 -- (document frequency: a paper counts once) and how many papers were listed that day.
 --
--- Incremental by listing date: a run rebuilds the dates of its partition window, the dates
--- whose appearances were rebuilt since, and the dates of papers whose keyphrases were
+-- Incremental by listing date (macros/per_date_counts.sql): the dates of the partition
+-- window, of appearances rebuilt since, and of papers whose keyphrases were
 -- (re-)extracted since (a new extractor version re-extracts all, so rebuilds all).
 {{ config(
     materialized='incremental',
@@ -12,41 +12,8 @@
     pre_hook="{{ delete_window('listing_date') }}",
 ) }}
 
-{% if is_incremental() %}
-    with rebuilt as (
-        select a.listing_date from {{ ref('paper_appearances') }} as a
-        where {{ in_window('a.listing_date') }} or a.built_at > {{ last_built() }}
-        union
-        select a.listing_date from {{ ref('paper_appearances') }} as a
-        inner join {{ ref('paper_keyphrases') }} as pk on a.paper_id = pk.paper_id
-        where pk.extracted_at > {{ last_built() }}
-    ),
-
-    appearances as (
-        select * from {{ ref('paper_appearances') }}
-        where listing_date in (select r.listing_date from rebuilt as r)
-    ),
-{% else %}
-    with appearances as (
-        select * from {{ ref('paper_appearances') }}
-    ),
-{% endif %}
-
-listed as (
-    select
-        listing_date,
-        count(distinct paper_id)::integer as papers_listed
-    from appearances
-    group by listing_date
-)
-
-select
-    a.listing_date,
-    pk.keyphrase_norm,
-    count(distinct a.paper_id)::integer as papers,
-    l.papers_listed,
-    {{ build_time() }} as built_at
-from appearances as a
-inner join {{ ref('paper_keyphrases') }} as pk on a.paper_id = pk.paper_id
-inner join listed as l on a.listing_date = l.listing_date
-group by a.listing_date, pk.keyphrase_norm, l.papers_listed
+{{ per_date_counts(
+    ref('paper_keyphrases'),
+    'keyphrase_norm',
+    'i.extracted_at > ' ~ last_built(),
+) }}

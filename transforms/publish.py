@@ -130,9 +130,6 @@ def load_digest_data(
     its topic), topic trends with sparklines, and on a cold-start day the day's top topics."""
     papers_rows = con.execute(
         """
-        with keyphrase_topic as (
-            select paper_id, topic, unnest(keyphrases) as keyphrase from paper_topics
-        )
         select a.best_rank, p.paper_id, p.title, p.abstract, p.code_url,
                p.first_listed = a.listing_date as is_new,
                coalesce(list(k.keyphrase order by k.keyphrase_rank)
@@ -142,8 +139,7 @@ def load_digest_data(
         from paper_appearances as a
         join papers as p using (paper_id)
         left join paper_keyphrases as k on k.paper_id = p.paper_id and k.keyphrase_rank <= $2
-        left join keyphrase_topic as kt
-          on kt.paper_id = k.paper_id and kt.keyphrase = k.keyphrase
+        left join keyphrase_topics as kt on kt.keyphrase_norm = k.keyphrase_norm
         where a.listing_date = $1
         group by all
         order by a.best_rank, p.paper_id

@@ -24,7 +24,7 @@ DIGEST = dg.AssetKey(["digest"])
         dg.AssetKey(["paper_appearances"]),
         dg.AssetKey(["topic_trends"]),
         dg.AssetKey(["topics"]),
-        dg.AssetKey(["paper_topics"]),
+        dg.AssetKey(["keyphrase_topics"]),
         dg.AssetKey(["topic_daily"]),
     ],
     group_name="publish",

@@ -10,20 +10,36 @@ Environment (all optional; no host or no recipients means "do not send"):
     PAPERTRENDS_DIGEST_FROM     envelope and From address (default papertrends@localhost)
     PAPERTRENDS_DIGEST_TO       comma-separated recipients
 
-:func:`send_once` is idempotent per key: the key (e.g. :func:`ledger_key` of the listing date
-and recipients) is recorded in a small JSON ledger after a successful send, and a recorded key
-is never sent again. A lock file next to the ledger serialises concurrent senders.
+:func:`deliver` sends a day's digest e-mails, each once per (listing date, recipient set,
+content): the ledger key is :func:`ledger_key` of the date, the envelope recipients and the
+message's :func:`content_hash` (subject, text and HTML bodies, attachments and inline images;
+not the Date or Message-ID headers, which differ between runs). So a re-run with unchanged
+content sends nothing ("already sent"), a digest whose content changed (a late listing added
+papers) is sent again, and a new recipient set gets its own copy. An empty day ("no papers")
+is sent only when asked (``send_empty``, i.e. ``PAPERTRENDS_SEND_EMPTY=1``); its content differs
+from the real digest's, so sending it never blocks the later real digest of that date.
+
+The ledger (``sent.json``) is a JSON object ``{"sent": {key: record}}``, written atomically
+(temp file + rename) under an exclusive lock on ``<ledger>.lock``; a corrupt ledger raises
+:class:`MailError` rather than risk sending twice. Records of older versions are keyed
+``"<date>|<recipients>"`` without a content hash: they are kept as they are, but never match a
+new key, so after an upgrade a re-run of an already-sent date sends its digest once more. That
+is deliberate: an old record cannot tell the real digest from the "no papers" mail, and
+counting it as sent is exactly the bug that kept a date's real digest from ever being sent.
+
+:func:`send_once` is the older, lower-level call: idempotent per caller-given key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -32,8 +48,11 @@ from pathlib import Path
 from transforms.files import atomic_write
 
 __all__ = [
+    "Delivery",
     "MailError",
     "SmtpSettings",
+    "content_hash",
+    "deliver",
     "ledger_key",
     "read_ledger",
     "send_once",
@@ -44,7 +63,43 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class MailError(RuntimeError):
-    """Sending failed. The message is one line and never contains the SMTP password."""
+    """Sending failed. The message is one line and never contains the SMTP password.
+
+    ``deliveries``: what :func:`deliver` did before the failure (those sends are recorded)."""
+
+    def __init__(self, message: str, deliveries: Sequence[Delivery] = ()) -> None:
+        super().__init__(message)
+        self.deliveries: tuple[Delivery, ...] = tuple(deliveries)
+
+
+SENT = "sent"
+ALREADY_SENT = "already sent"
+NOT_CONFIGURED = "not configured"
+EMPTY_NOT_SENT = "empty day: not sent"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one digest e-mail in one run."""
+
+    name: str  # the .eml file name, e.g. "2026-12-01.eml"
+    recipients: tuple[str, ...]
+    outcome: str  # SENT | ALREADY_SENT | NOT_CONFIGURED | EMPTY_NOT_SENT
+    refused: tuple[str, ...] = ()  # recipients the server refused (the others got it)
+    empty: bool = False  # the "no papers" mail of an empty day
+
+    def describe(self) -> str:
+        """``"sent to 2"``, ``"already sent"``, ``"not configured (outbox only)"``, ..."""
+        if self.outcome == SENT:
+            text = f"sent to {len(self.recipients) - len(self.refused)}"
+            if self.refused:
+                text += f" ({len(self.refused)} refused: {', '.join(self.refused)})"
+            return text + (" (empty day)" if self.empty else "")
+        if self.outcome == NOT_CONFIGURED:
+            return "not configured (outbox only)"
+        if self.outcome == EMPTY_NOT_SENT:
+            return f"{EMPTY_NOT_SENT} (set PAPERTRENDS_SEND_EMPTY=1 to send it)"
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -109,11 +164,46 @@ class SmtpSettings:
         )
 
 
-def ledger_key(listing_date: dt.date | str, recipients: Iterable[str]) -> str:
-    """``"2026-11-28|a@x.org,b@y.org"``: date plus the sorted, lower-cased recipient set."""
+def ledger_key(
+    listing_date: dt.date | str, recipients: Iterable[str], content: str | None = None
+) -> str:
+    """``"2026-11-28|a@x.org,b@y.org"``: date plus the sorted, lower-cased recipient set, and
+    ``"|<content>"`` when a :func:`content_hash` is given (the key :func:`deliver` uses)."""
     day = listing_date.isoformat() if isinstance(listing_date, dt.date) else str(listing_date)
     rcpts = sorted({r.strip().lower() for r in recipients if r.strip()})
-    return f"{day}|{','.join(rcpts)}"
+    key = f"{day}|{','.join(rcpts)}"
+    return f"{key}|{content}" if content else key
+
+
+def content_hash(message: EmailMessage) -> str:
+    """``"sha256:<24 hex>"`` of what a reader sees: the Subject and every leaf part (content
+    type, file name, decoded body). Headers that change between runs (Date, Message-ID) are
+    left out, and ``Content-ID`` values are replaced by the part's position (in the ``cid:``
+    references of the text parts too), so freshly generated ids do not change the hash."""
+    leaves = [part for part in message.walk() if not part.is_multipart()]
+    cids: dict[str, str] = {}
+    for i, part in enumerate(leaves):
+        cid = str(part.get("Content-ID", "")).strip().strip("<>").strip()
+        if cid:
+            cids[cid] = f"part-{i}"
+    h = hashlib.sha256()
+
+    def feed(chunk: bytes) -> None:
+        h.update(len(chunk).to_bytes(8, "big") + chunk)
+
+    feed(" ".join(str(message.get("Subject", "")).split()).encode())
+    for part in leaves:
+        body = part.get_payload(decode=True) or b""
+        if part.get_content_maintype() == "text":
+            text = body.decode(part.get_content_charset() or "utf-8", errors="replace")
+            text = text.replace("\r\n", "\n")
+            for cid, label in sorted(cids.items(), key=lambda kv: -len(kv[0])):
+                text = text.replace(cid, label)
+            body = text.encode()
+        feed(part.get_content_type().encode())
+        feed(str(part.get_filename() or "").encode())
+        feed(body)
+    return f"sha256:{h.hexdigest()[:24]}"
 
 
 def write_eml(message: EmailMessage, path: str | Path) -> Path:
@@ -200,27 +290,93 @@ def send_once(
         sent = read_ledger(ledger)
         if key in sent:
             return False
-        to_addrs = _envelope_recipients(message, settings)
-        if not to_addrs:
-            raise MailError("no recipients for the digest e-mail")
-        try:
-            refused = _send(message, settings, to_addrs)
-        except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
-            detail = _one_line(f"{type(exc).__name__}: {exc}", settings.password)
-            raise MailError(
-                f"sending digest via {settings.host}:{settings.port} failed: {detail}"
-            ) from None
-        sent[key] = {
-            "sent_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "message_id": str(message.get("Message-ID", "")),
-            "recipients": to_addrs,
-            "refused": sorted(refused or {}),
-        }
-        try:
-            atomic_write(ledger, json.dumps({"sent": sent}, indent=2, sort_keys=True), mode=0o600)
-        except OSError as exc:
-            raise MailError(
-                f"digest was SENT but recording it in {ledger} failed ({exc}); "
-                "a retry would send it again"
-            ) from None
+        _send_and_record(message, settings, ledger, sent, key)
     return True
+
+
+def _send_and_record(
+    message: EmailMessage,
+    settings: SmtpSettings,
+    ledger: Path,
+    sent: dict[str, dict[str, object]],
+    key: str,
+    extra: Mapping[str, object] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Send and add ``key`` to ``sent`` and the ledger file (the caller holds the lock).
+    Returns (envelope recipients, refused recipients)."""
+    to_addrs = _envelope_recipients(message, settings)
+    if not to_addrs:
+        raise MailError("no recipients for the digest e-mail")
+    try:
+        refused = _send(message, settings, to_addrs)
+    except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
+        detail = _one_line(f"{type(exc).__name__}: {exc}", settings.password)
+        raise MailError(
+            f"sending digest via {settings.host}:{settings.port} failed: {detail}"
+        ) from None
+    sent[key] = {
+        "sent_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "message_id": str(message.get("Message-ID", "")),
+        "recipients": to_addrs,
+        "refused": sorted(refused or {}),
+        **(extra or {}),
+    }
+    try:
+        atomic_write(ledger, json.dumps({"sent": sent}, indent=2, sort_keys=True), mode=0o600)
+    except OSError as exc:
+        raise MailError(
+            f"digest was SENT but recording it in {ledger} failed ({exc}); "
+            "a retry would send it again"
+        ) from None
+    return to_addrs, sorted(refused or {})
+
+
+def _message_recipients(message: EmailMessage) -> tuple[str, ...]:
+    fields = [v for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
+    return tuple(a for _, a in getaddresses([str(f) for f in fields]) if a)
+
+
+def deliver(
+    mails: Sequence[tuple[str, EmailMessage]],
+    smtp: SmtpSettings | None,
+    ledger_path: str | Path,
+    *,
+    listing_date: dt.date,
+    empty: bool,
+    send_empty: bool,
+) -> list[Delivery]:
+    """Send one listing date's digest e-mails (``(eml name, message)`` pairs), each at most
+    once per (date, recipients, :func:`content_hash`); one :class:`Delivery` per mail.
+
+    ``smtp`` None: nothing is sent ("not configured"). ``empty`` (the day has no papers) and
+    not ``send_empty``: nothing is sent and nothing recorded ("empty day: not sent"), so the
+    real digest of that date goes out once it exists; with ``send_empty`` the empty mail is
+    sent and recorded under its own content hash, which the real digest's never matches.
+    A mail whose key is in the ledger is "already sent". The ledger is read and written under
+    its lock for the whole call. A failure raises :class:`MailError` (one line, no password)
+    carrying the deliveries done before it; the failed mail is not recorded, so a retry sends it.
+    """
+    if smtp is None:
+        return [Delivery(name, _message_recipients(m), NOT_CONFIGURED) for name, m in mails]
+    if empty and not send_empty:
+        return [
+            Delivery(name, _message_recipients(m), EMPTY_NOT_SENT, empty=True) for name, m in mails
+        ]
+    ledger = Path(ledger_path)
+    done: list[Delivery] = []
+    with _locked(ledger):
+        sent = read_ledger(ledger)
+        for name, message in mails:
+            rcpts = tuple(_envelope_recipients(message, smtp))
+            content = content_hash(message)
+            key = ledger_key(listing_date, rcpts, content)
+            if key in sent:
+                done.append(Delivery(name, rcpts, ALREADY_SENT, empty=empty))
+                continue
+            extra = {"content": content, "eml": name, "empty": empty}
+            try:
+                to_addrs, refused = _send_and_record(message, smtp, ledger, sent, key, extra)
+            except MailError as exc:
+                raise MailError(f"{name}: {exc}", done) from None
+            done.append(Delivery(name, tuple(to_addrs), SENT, tuple(refused), empty))
+    return done

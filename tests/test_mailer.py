@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import json
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,17 @@ from transforms.digest import (
     render_html,
     render_markdown,
 )
-from transforms.mailer import MailError, SmtpSettings, ledger_key, read_ledger, send_once, write_eml
+from transforms.mailer import (
+    Delivery,
+    MailError,
+    SmtpSettings,
+    content_hash,
+    deliver,
+    ledger_key,
+    read_ledger,
+    send_once,
+    write_eml,
+)
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
@@ -47,6 +59,12 @@ class Capture:
     async def handle_DATA(self, server, session, envelope) -> str:
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.endswith("@refused.example"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
         return "250 OK"
 
 
@@ -300,3 +318,209 @@ def test_write_eml_is_atomic_and_has_no_secret(tmp_path: Path) -> None:
     write_eml(_message(["b@x.org"]), path)
     assert b"b@x.org" in path.read_bytes()
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+# ---------------------------------------------------------------------------- deliver()
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+
+
+def _mail(
+    recipients: list[str],
+    papers: int = 2,
+    image: bytes = PNG,
+    *,
+    when: dt.datetime | None = None,
+) -> email.message.EmailMessage:
+    """A digest-like mail built here (text, HTML and an inline ``cid:`` chart), with a fresh
+    Content-ID and Date on every call, as a real re-run makes them."""
+    msg = email.message.EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = "papertrends@localhost"
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = f"papertrends · {DAY} · " + (f"{papers} papers" if papers else "no papers")
+    msg["Date"] = email.utils.format_datetime(when or dt.datetime.now(dt.UTC))
+    msg["Message-ID"] = email.utils.make_msgid(domain="papertrends.local")
+    msg.set_content(f"{papers} papers on {DAY}\n")
+    cid = email.utils.make_msgid(domain="papertrends.local")
+    img = f'<img src="cid:{cid.strip("<>")}" alt="chart">' if papers else ""
+    msg.add_alternative(f"<p>{papers} papers</p>{img}", subtype="html")
+    if papers:
+        msg.get_payload()[1].add_related(image, "image", "png", cid=cid, filename="share.png")
+    return msg
+
+
+def _deliver(mails, settings, ledger, *, empty=False, send_empty=False):
+    return deliver(mails, settings, ledger, listing_date=DAY, empty=empty, send_empty=send_empty)
+
+
+RCPTS = ["alice@example.org", "bob@example.org"]
+
+
+def test_content_hash_ignores_date_message_id_and_content_ids() -> None:
+    a = _mail(RCPTS, when=dt.datetime(2026, 11, 28, 6, 30, tzinfo=dt.UTC))
+    b = _mail(RCPTS, when=dt.datetime(2026, 11, 29, 7, 0, tzinfo=dt.UTC))
+    assert a["Date"] != b["Date"] and a["Message-ID"] != b["Message-ID"]
+    assert content_hash(a) == content_hash(b)
+    assert content_hash(a).startswith("sha256:")
+    assert content_hash(_mail(RCPTS, papers=3)) != content_hash(a)  # subject and bodies
+    assert content_hash(_mail(RCPTS, image=PNG + b"x")) != content_hash(a)  # the chart
+    # re-parsed from the .eml bytes: the same hash
+    parsed = email.message_from_bytes(a.as_bytes(), policy=email.policy.default)
+    assert content_hash(parsed) == content_hash(a)
+
+
+def test_deliver_sends_once_per_content(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    settings, ledger = _settings(port, tuple(RCPTS)), tmp_path / "outbox" / "sent.json"
+
+    first = _deliver([(f"{DAY}.eml", _mail(RCPTS))], settings, ledger)
+    assert first == [Delivery(f"{DAY}.eml", tuple(RCPTS), "sent")]
+    assert first[0].describe() == "sent to 2"
+    assert len(handler.messages) == 1 and sorted(handler.messages[0].rcpt_tos) == RCPTS
+    got = handler.messages[0].message
+    assert got.get_body(preferencelist=("related",)) is not None  # the chart travelled
+
+    # a re-run: new Date, Message-ID and Content-IDs, same content -> nothing sent
+    again = _deliver([(f"{DAY}.eml", _mail(RCPTS))], settings, ledger)
+    assert [d.outcome for d in again] == ["already sent"]
+    assert again[0].describe() == "already sent"
+    assert len(handler.messages) == 1
+
+    # a late listing added papers: changed content is sent again
+    late = _deliver([(f"{DAY}.eml", _mail(RCPTS, papers=5))], settings, ledger)
+    assert [d.describe() for d in late] == ["sent to 2"]
+    assert len(handler.messages) == 2
+    assert "5 papers" in handler.messages[1].message["Subject"]
+
+    records = read_ledger(ledger)
+    assert len(records) == 2
+    for key, record in records.items():
+        assert key.startswith(f"{DAY}|alice@example.org,bob@example.org|sha256:")
+        assert key.endswith(str(record["content"]))
+        assert record["eml"] == f"{DAY}.eml" and record["empty"] is False
+
+
+def test_deliver_new_recipients_get_their_copy(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    ledger = tmp_path / "sent.json"
+    _deliver([("d.eml", _mail(RCPTS))], _settings(port, tuple(RCPTS)), ledger)
+    new = ["alice@example.org", "carol@example.org"]
+    out = _deliver([("d.eml", _mail(new))], _settings(port, tuple(new)), ledger)
+    assert [d.describe() for d in out] == ["sent to 2"]
+    assert [sorted(m.rcpt_tos) for m in handler.messages] == [RCPTS, new]
+
+
+@pytest.mark.parametrize("send_empty", [False, True])
+def test_empty_day_never_blocks_the_real_digest(smtp, tmp_path: Path, send_empty: bool) -> None:
+    """Regression: the "no papers" mail used to be recorded under the date+recipients key,
+    and the real digest of that date was then never sent."""
+    handler, port = smtp
+    settings, ledger = _settings(port, tuple(RCPTS)), tmp_path / "outbox" / "sent.json"
+
+    empty = _deliver(
+        [(f"{DAY}.eml", _mail(RCPTS, papers=0))],
+        settings,
+        ledger,
+        empty=True,
+        send_empty=send_empty,
+    )
+    if send_empty:
+        assert [d.describe() for d in empty] == ["sent to 2 (empty day)"]
+        assert len(handler.messages) == 1 and "no papers" in handler.messages[0].message["Subject"]
+        rerun = _deliver(
+            [(f"{DAY}.eml", _mail(RCPTS, papers=0))], settings, ledger, empty=True, send_empty=True
+        )
+        assert [d.outcome for d in rerun] == ["already sent"]
+    else:
+        assert [d.outcome for d in empty] == ["empty day: not sent"]
+        assert empty[0].describe() == (
+            "empty day: not sent (set PAPERTRENDS_SEND_EMPTY=1 to send it)"
+        )
+        assert handler.messages == [] and not ledger.exists()
+    sent_before = len(handler.messages)
+
+    # the listing lands: the real digest of the same date goes out
+    real = _deliver([(f"{DAY}.eml", _mail(RCPTS))], settings, ledger, send_empty=send_empty)
+    assert [d.describe() for d in real] == ["sent to 2"]
+    assert len(handler.messages) == sent_before + 1
+    assert "2 papers" in handler.messages[-1].message["Subject"]
+
+
+def test_not_configured_sends_nothing(tmp_path: Path) -> None:
+    out = _deliver([("d.eml", _mail(RCPTS)), ("d--w.eml", _mail(["w@x.org"]))], None, tmp_path)
+    assert [(d.name, d.recipients, d.outcome) for d in out] == [
+        ("d.eml", tuple(RCPTS), "not configured"),
+        ("d--w.eml", ("w@x.org",), "not configured"),
+    ]
+    assert out[0].describe() == "not configured (outbox only)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_old_ledger_records_are_kept_but_never_match(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    ledger = tmp_path / "sent.json"
+    old_key = ledger_key(DAY, RCPTS)  # "2026-11-28|alice@...,bob@...", no content hash
+    old = {"sent_at": "2026-11-28T06:30:00+00:00", "message_id": "<m>", "recipients": RCPTS}
+    ledger.write_text(json.dumps({"sent": {old_key: old}}))
+    out = _deliver([("d.eml", _mail(RCPTS))], _settings(port, tuple(RCPTS)), ledger)
+    assert [d.outcome for d in out] == ["sent"] and len(handler.messages) == 1
+    records = read_ledger(ledger)
+    assert records[old_key] == old and len(records) == 2
+
+
+def test_deliver_corrupt_ledger_is_one_line(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    ledger = tmp_path / "sent.json"
+    ledger.write_text('{"sent": [1, 2')
+    with pytest.raises(MailError) as err:
+        _deliver([("d.eml", _mail(RCPTS))], _settings(port, tuple(RCPTS)), ledger)
+    text = str(err.value)
+    assert "\n" not in text and "corrupt" in text and str(ledger) in text
+    assert handler.messages == []
+    assert ledger.read_text() == '{"sent": [1, 2'  # left for the user to look at
+
+
+def test_deliver_smtp_down_records_nothing(tmp_path: Path) -> None:
+    ledger = tmp_path / "sent.json"
+    settings = _settings(_free_port(), tuple(RCPTS), user="bot", password=PASSWORD)
+    with pytest.raises(MailError) as err:
+        _deliver([("d.eml", _mail(RCPTS))], settings, ledger)
+    text = str(err.value)
+    assert text.startswith("d.eml: sending digest via 127.0.0.1:") and "\n" not in text
+    assert PASSWORD not in text and err.value.deliveries == ()
+    assert read_ledger(ledger) == {}
+
+
+def test_deliver_failure_keeps_what_was_sent(smtp, tmp_path: Path) -> None:
+    """The second mail fails (a recipient the server refuses): the first stays recorded and
+    is reported; the failed one is not recorded, so a retry sends only it."""
+    handler, port = smtp
+    settings, ledger = _settings(port, tuple(RCPTS)), tmp_path / "sent.json"
+    mails = [("d.eml", _mail(RCPTS)), ("d--w.eml", _mail(["nobody@refused.example"]))]
+    with pytest.raises(MailError) as err:
+        _deliver(mails, settings, ledger)
+    assert str(err.value).startswith("d--w.eml: ")
+    assert [d.describe() for d in err.value.deliveries] == ["sent to 2"]
+    assert len(read_ledger(ledger)) == 1 and len(handler.messages) == 1
+    retry = _deliver(mails[:1], settings, ledger)
+    assert [d.outcome for d in retry] == ["already sent"]
+
+
+def test_deliver_reports_refused_recipients(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    rcpts = ["alice@example.org", "nobody@refused.example"]
+    out = _deliver([("d.eml", _mail(rcpts))], _settings(port, tuple(rcpts)), tmp_path / "l.json")
+    assert out[0].refused == ("nobody@refused.example",)
+    assert out[0].describe() == "sent to 1 (1 refused: nobody@refused.example)"
+    assert handler.messages[0].rcpt_tos == ["alice@example.org"]
+
+
+def test_concurrent_deliveries_send_once(smtp, tmp_path: Path) -> None:
+    handler, port = smtp
+    settings, ledger = _settings(port, tuple(RCPTS)), tmp_path / "sent.json"
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(
+            pool.map(lambda _: _deliver([("d.eml", _mail(RCPTS))], settings, ledger), range(4))
+        )
+    assert sorted(r[0].outcome for r in runs) == ["already sent"] * 3 + ["sent"]
+    assert len(handler.messages) == 1

@@ -93,6 +93,18 @@ def smtp_settings():
     return SmtpSettings.from_env(os.environ)
 
 
+def send_empty() -> bool:
+    """PAPERTRENDS_SEND_EMPTY: e-mail the "no papers" digest of an empty day too (default no).
+
+    ``1/true/yes/on`` or ``0/false/no/off``/unset; anything else raises ``ValueError``."""
+    raw = os.environ.get("PAPERTRENDS_SEND_EMPTY", "").strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"PAPERTRENDS_SEND_EMPTY must be 1 or 0, got {raw!r}")
+
+
 def listing_sources() -> dict[str, object]:
     """Settings of the listing fetch (orchestration.defs.fetch.ListingSources), only those set:
 

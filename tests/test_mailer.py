@@ -30,6 +30,7 @@ from transforms.mailer import (
     SmtpSettings,
     content_hash,
     deliver,
+    describe_deliveries,
     ledger_key,
     read_ledger,
     send_once,
@@ -524,3 +525,36 @@ def test_concurrent_deliveries_send_once(smtp, tmp_path: Path) -> None:
         )
     assert sorted(r[0].outcome for r in runs) == ["already sent"] * 3 + ["sent"]
     assert len(handler.messages) == 1
+
+
+def test_describe_deliveries() -> None:
+    sent = Delivery("2026-11-28.eml", ("a@x.org", "b@x.org"), "sent")
+    again = Delivery("2026-11-28--llm.eml", ("c@x.org",), "already sent")
+    off = Delivery("2026-11-28.eml", ("a@x.org",), "not configured")
+    empty = Delivery("2026-11-28.eml", ("a@x.org",), "empty day: not sent", empty=True)
+    assert describe_deliveries([sent]) == "sent to 2"
+    assert describe_deliveries([again]) == "already sent"
+    assert describe_deliveries([again, again]) == "already sent (2 e-mails)"
+    assert describe_deliveries([sent, again]) == (
+        "2026-11-28.eml sent to 2; 2026-11-28--llm.eml already sent"
+    )
+    assert describe_deliveries([off, off]) == (
+        "not configured (outbox only; set PAPERTRENDS_SMTP_HOST and PAPERTRENDS_DIGEST_TO)"
+    )
+    assert describe_deliveries([empty]) == (
+        "empty day: not sent (set PAPERTRENDS_SEND_EMPTY=1 to send it)"
+    )
+    assert describe_deliveries([]) == "no e-mail"
+
+
+def test_send_empty_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from orchestration import env
+
+    for raw, expected in (("", False), ("0", False), ("off", False), ("1", True), ("Yes", True)):
+        monkeypatch.setenv("PAPERTRENDS_SEND_EMPTY", raw)
+        assert env.send_empty() is expected
+    monkeypatch.delenv("PAPERTRENDS_SEND_EMPTY")
+    assert env.send_empty() is False
+    monkeypatch.setenv("PAPERTRENDS_SEND_EMPTY", "sometimes")
+    with pytest.raises(ValueError, match="PAPERTRENDS_SEND_EMPTY"):
+        env.send_empty()

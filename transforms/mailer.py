@@ -53,6 +53,7 @@ __all__ = [
     "SmtpSettings",
     "content_hash",
     "deliver",
+    "describe_deliveries",
     "ledger_key",
     "read_ledger",
     "send_once",
@@ -162,6 +163,23 @@ class SmtpSettings:
             sender=get("PAPERTRENDS_DIGEST_FROM") or "papertrends@localhost",
             recipients=recipients,
         )
+
+
+NOT_CONFIGURED_HINT = "set PAPERTRENDS_SMTP_HOST and PAPERTRENDS_DIGEST_TO"
+
+
+def describe_deliveries(deliveries: Sequence[Delivery]) -> str:
+    """One line for a run's e-mail: ``"sent to 2"``, ``"already sent"``, ``"not configured
+    (outbox only; set ...)"``; several mails with different outcomes are listed by name
+    (``"2026-12-01.eml sent to 2; 2026-12-01--llm.eml already sent"``)."""
+    if not deliveries:
+        return "no e-mail"
+    if all(d.outcome == NOT_CONFIGURED for d in deliveries):
+        return f"not configured (outbox only; {NOT_CONFIGURED_HINT})"
+    texts = [d.describe() for d in deliveries]
+    if len(set(texts)) == 1:
+        return texts[0] + (f" ({len(texts)} e-mails)" if len(texts) > 1 else "")
+    return "; ".join(f"{d.name} {text}" for d, text in zip(deliveries, texts, strict=True))
 
 
 def ledger_key(

@@ -48,6 +48,10 @@ from pathlib import Path
 from transforms.files import atomic_write
 
 __all__ = [
+    "ALREADY_SENT",
+    "EMPTY_NOT_SENT",
+    "NOT_CONFIGURED",
+    "SENT",
     "Delivery",
     "MailError",
     "SmtpSettings",

@@ -1,23 +1,33 @@
-"""The daily digest: data model, watchlists, Markdown/HTML rendering, Atom feed, e-mail message.
+"""The daily digest: data model, watchlists, renderings (Markdown, HTML, text, Atom), e-mail.
 
-Everything here is a pure function over plain Python data (no DuckDB, no Dagster): the caller
-queries the warehouse, builds a :class:`DigestData` and asks for text.
+Everything here is a pure function over plain Python data (no DuckDB, no Dagster, no
+plotting): the caller queries the warehouse, builds a :class:`DigestData` and asks for text.
 
-Typical wiring for one listing date::
+One model, four renderings: :func:`digest_view` turns a :class:`DigestData` into the
+:class:`DigestView` every template reads (sections, ranked top papers, the other papers
+grouped by topic), and Jinja2 templates in ``transforms/templates/`` render it as Markdown,
+HTML, plain text (the e-mail's text/plain part) and the Atom feed. Typical wiring::
 
     watchlists = load_watchlists(home.root / "watchlists.yaml")
     hits = match_watchlists(watchlists, papers, normalize=normalize_keyphrase)
-    data = DigestData(listing_date=day, papers=papers, trends=trends,
-                      numbers=DigestNumbers(papers=12, new_papers=5, keyphrases=140),
-                      watch_hits=hits, top_topics=top, days_to_trends=None)
-    md, html = render_markdown(data), render_html(data)
-    feed = render_feed(entries, "file:///…/publish/", now)          # entries: FeedEntry list
-    msg = build_message(data, html, md, sender, recipients)          # then mailer.send_once
+    data = DigestData(listing_date=day, papers=papers, trends=trends, ...)
+    charts = transforms.charts.digest_charts(data)          # PNGs: charts/<slug>.png
+    md, html = render_markdown(data, charts), render_html(data, charts)
+    text = render_text(data)
+    msg = build_message(data, html, text, sender, recipients, charts=chart_map(charts))
+    feed = render_feed(entries, "", now)                     # entries: FeedEntry list
 
-Safety: every string that comes from a listing (titles, abstracts, keyphrases, URLs) is
-untrusted. HTML output escapes it (``html.escape``), Markdown output escapes Markdown and HTML
-specials, and only ``http``/``https`` URLs ever become links. Abstracts are shown with their
-LaTeX decoded (:func:`transforms.latex.decode_latex`) before they are cut and escaped.
+Layout, to read in a minute: watchlist hits; the rising / new / bursting topics with counts
+and their share over the last 28 listing days (a cold start: the day's top topics and when
+trends begin); the top papers as full cards (by upvotes when the source has them, else by
+their topics' trend strength); every other paper as one line under its topic.
+
+Safety: every string that comes from a listing (titles, abstracts, keyphrases, topic labels,
+URLs) is untrusted. The HTML and Atom templates autoescape; the Markdown template escapes
+every value that is not explicitly marked safe (Markdown and HTML specials), the text
+template strips control characters; only ``http``/``https`` URLs ever become links
+(:func:`safe_url`). Abstracts are shown with their LaTeX decoded
+(:func:`transforms.latex.decode_latex`) before they are cut and escaped.
 """
 
 from __future__ import annotations
@@ -25,19 +35,21 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import functools
 import hashlib
-import html
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Protocol
+from urllib.parse import quote_plus, urljoin, urlsplit
 
+import jinja2
 import yaml
+from markupsafe import Markup
 
 from transforms.latex import decode_latex
 
@@ -47,23 +59,28 @@ __all__ = [
     "DigestData",
     "DigestNumbers",
     "DigestPaper",
+    "DigestView",
     "FeedEntry",
     "TopicCount",
     "TrendRow",
     "Watchlist",
     "build_message",
+    "chart_topics",
     "cold_start_text",
+    "digest_view",
     "feed_entry",
     "headline",
     "load_watchlists",
     "match_watchlists",
     "message_id",
+    "paper_url",
     "render_feed",
     "render_html",
-    "render_html_fragment",
     "render_markdown",
+    "render_text",
     "safe_url",
     "simple_normalize",
+    "spark_blocks",
     "subject_line",
 ]
 
@@ -76,6 +93,13 @@ TREND_STATUSES = ("new", "rising", "falling", "steady", "cold_start")
 #: The trend windows, as the dbt vars trend_current_days, trend_reference_days and
 #: trend_min_reference_days set them (dbt_project.yml): only used to explain a cold start.
 TREND_CURRENT_DAYS, TREND_REFERENCE_DAYS, TREND_MIN_REFERENCE_DAYS = 7, 28, 3
+#: Topics shown per trend section, papers shown as full cards, keyphrase chips per card.
+MAX_TRENDS, TOP_PAPERS, MAX_KEYPHRASES, ABSTRACT_CHARS = 5, 15, 3, 280
+#: A day with at most this many papers shows them all as cards; a cold start lists this
+#: many top topics.
+ALL_CARDS_UP_TO, MAX_TOP_TOPICS = 20, 10
+#: Trend strength of a new topic (it has no reference to compare with) and a burst's bonus.
+NEW_TOPIC_STRENGTH, BURST_BONUS = 3.0, 1.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,8 +112,11 @@ class DigestPaper:
     """One paper of the day's listing.
 
     ``keyphrases`` are surface strings, best first; ``topics`` the topic key of each of them,
-    in the same order (``""`` or missing: no topic). ``url`` is an optional link to the paper
-    page (only ``http(s)`` URLs are linked). ``is_new``: first listed on this listing date.
+    in the same order (``""`` or missing: no topic). ``url`` is the link to the paper page
+    (:func:`paper_url`; only ``http(s)`` URLs are linked; without one the title links to a
+    title search). ``is_new``: first listed on this listing date. ``upvotes``: as the source
+    showed them that day (None: the source has none). ``source``: where it was listed
+    (``hf_page``, ``arxiv``...; picks the search a title without a page links to).
     """
 
     rank: int
@@ -101,6 +128,8 @@ class DigestPaper:
     is_new: bool = False
     url: str | None = None
     topics: tuple[str, ...] = ()
+    upvotes: int | None = None
+    source: str = ""
 
     def __post_init__(self) -> None:
         # Accept any sequence (lists from DuckDB) but store a tuple so the class stays hashable.
@@ -119,7 +148,9 @@ class TrendRow:
     """One ``topic_trends`` row for the listing date plus its sparkline series.
 
     ``key``: the topic (a normalised keyphrase); ``label``: how it is shown.
-    ``sparkline``: papers per listing day over the last 28 listing days, oldest first.
+    ``sparkline``: the topic's share of each listing day (papers with the topic / papers
+    listed that day, 0..1) over the last 28 listing days, oldest first: shares, not counts, so
+    a short day does not look like a fall.
     ``status`` is one of ``new``, ``rising``, ``falling``, ``steady``, ``cold_start``.
     ``bursting_since``: first listing day of the topic's current burst, None when not bursting.
     """
@@ -132,11 +163,11 @@ class TrendRow:
     share_reference: float
     z_score: float | None
     status: str
-    sparkline: tuple[int, ...] = ()
+    sparkline: tuple[float, ...] = ()
     bursting_since: dt.date | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sparkline", tuple(int(v or 0) for v in self.sparkline or ()))
+        object.__setattr__(self, "sparkline", tuple(float(v or 0.0) for v in self.sparkline or ()))
 
 
 @dataclass(frozen=True)
@@ -180,7 +211,8 @@ class DigestData:
     Cold start: ``days_to_trends`` is the number of listing days before trends are labelled
     (``None`` once they are); such a day shows ``top_topics`` (the day's topics, most papers
     first) instead of trend sections. ``first_listing_day``: no listing before this date, so
-    every paper is new and no paper gets a NEW badge.
+    every paper is new and no paper gets a NEW badge. ``topic_labels``: how each topic key
+    of the papers is shown (a key without a label is shown as is).
     """
 
     listing_date: dt.date
@@ -192,6 +224,7 @@ class DigestData:
     top_topics: Sequence[TopicCount] = ()
     days_to_trends: int | None = None
     first_listing_day: bool = False
+    topic_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -369,6 +402,7 @@ def match_watchlists(
 # --------------------------------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})$", re.IGNORECASE)
 
 
 def _clean(text: str | None) -> str:
@@ -390,6 +424,31 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return url
+
+
+def paper_url(
+    paper_id: str, url: str | None = None, arxiv_id: str | None = None, source: str = ""
+) -> str | None:
+    """The paper's page: ``url`` when it is a safe http(s) URL, else the page its id implies
+    (``arxiv:2401.01234`` or an arXiv id: the Hugging Face paper page when the source is
+    Hugging Face, else the arXiv abstract), else None (a pasted title without an id)."""
+    if safe_url(url):
+        return safe_url(url)
+    ident = arxiv_id or (paper_id[len("arxiv:") :] if paper_id.startswith("arxiv:") else "")
+    ident = (ident or "").strip()
+    if not _ARXIV_ID.match(ident):
+        return None
+    if source.startswith("hf"):
+        return f"https://huggingface.co/papers/{ident}"
+    return f"https://arxiv.org/abs/{ident}"
+
+
+def _search_url(title: str, source: str) -> str:
+    """A title search where the paper would be found (its page is not known)."""
+    q = quote_plus(_clean(title)[:200])
+    if source.startswith("arxiv"):
+        return f"https://arxiv.org/search/?query={q}&searchtype=title"
+    return f"https://huggingface.co/papers?q={q}"
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -463,28 +522,6 @@ def _snippet(abstract: str, limit: int) -> str:
     return cut + "…"
 
 
-def _trend_sections(data: DigestData) -> list[tuple[str, list[TrendRow]]]:
-    """The trend sections shown, in order (none on a cold-start day)."""
-    if data.cold_start:
-        return []
-    return [
-        ("Rising topics", data.rising),
-        ("New topics", data.new),
-        ("Bursting topics", data.bursting),
-    ]
-
-
-def _hot_topics(data: DigestData) -> set[str]:
-    """Keys of the topics shown in the trend sections: their papers' tags are highlighted."""
-    return {t.key for _, rows in _trend_sections(data) for t in rows}
-
-
-def _label(t: TrendRow) -> str:
-    """The topic's label, and since when it bursts."""
-    since = f" · bursting since {_date(t.bursting_since)}" if t.bursting_since else ""
-    return (t.label or t.key) + since
-
-
 def _pct(x: float | None) -> str:
     if x is None:
         return "–"
@@ -492,34 +529,12 @@ def _pct(x: float | None) -> str:
     return f"{v:.1f}%" if v < 10 else f"{v:.0f}%"
 
 
-# --------------------------------------------------------------------------------------------
-# Markdown
-# --------------------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
 _SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-def _md(text: str | None) -> str:
-    """Escape untrusted text for Markdown: no links, emphasis, tables or raw HTML can form."""
-    text = _clean(text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-def _md_url(url: str) -> str:
-    return url.replace("(", "%28").replace(")", "%29")
-
-
-def _md_code(text: str) -> str:
-    """A keyphrase as a code span (literal in every renderer); backticks cannot break out and
-    no raw ``<``/``>`` reaches naive renderers."""
-    t = _clean(text).replace("`", "'").replace("<", "‹").replace(">", "›")
-    return f"`{t}`" if t else ""
-
-
-def spark_blocks(series: Sequence[int]) -> str:
-    """Unicode block sparkline, e.g. ``▁▁▂▃▅▇``; empty string for an empty series."""
+def spark_blocks(series: Sequence[float]) -> str:
+    """Unicode block sparkline from zero to the series' peak, e.g. ``▁▁▂▃▅▇``; empty string
+    for an empty series."""
     if not series:
         return ""
     top = max(series)
@@ -529,355 +544,447 @@ def spark_blocks(series: Sequence[int]) -> str:
     return "".join(_SPARK_BLOCKS[round(max(v, 0) / top * steps)] for v in series)
 
 
-def _md_trend_table(rows: Sequence[TrendRow]) -> list[str]:
-    lines = [
-        "| Topic | Last 28 days | This week | Reference | Share (was) |",
-        "|---|---|---:|---:|---:|",
-    ]
-    for t in rows:
-        lines.append(
-            f"| {_md(_label(t))} | {spark_blocks(t.sparkline)} "
-            f"| {t.papers_current} | {t.papers_reference} "
-            f"| {_pct(t.share_current)} ({_pct(t.share_reference)}) |"
-        )
-    return lines
+# --------------------------------------------------------------------------------------------
+# The view: one model for every rendering
+# --------------------------------------------------------------------------------------------
 
 
-def render_markdown(
-    data: DigestData, *, max_trends: int = 10, max_keyphrases: int = 5, abstract_chars: int = 220
-) -> str:
-    """The digest as Markdown (also fine as the text/plain part of the e-mail)."""
-    out: list[str] = [f"# {_md(headline(data))}", ""]
-    num = data.numbers
-    new = "all new (first listing day)" if data.first_listing_day else f"**{num.new_papers}** new"
-    out += [f"**{num.papers}** papers · {new} · **{num.keyphrases}** keyphrases", ""]
-    if data.is_empty:
-        out += [f"> {_md(_empty_text(data))}", ""]
+class ChartLike(Protocol):
+    """What a rendering needs of a chart (``transforms.charts.Chart`` is one)."""
 
-    if data.watch_hits:
-        out += ["## Your watchlists", ""]
-        for name, papers in data.watch_hits.items():
-            items = "; ".join(f"#{p.rank} {_md(p.title)}" for p in papers)
-            out.append(f"- **{_md(name)}** ({len(papers)}): {items}")
-        out.append("")
+    @property
+    def src(self) -> str: ...
 
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True)
+class ImageView:
+    src: str
+    width: int
+    height: int
+    alt: str
+
+
+@dataclass(frozen=True)
+class TagView:
+    text: str
+    hot: bool
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """One paper as every rendering shows it (strings clean, URLs safe or None)."""
+
+    rank: int
+    anchor: str
+    title: str
+    url: str  # the paper's page, else a search for its title
+    url_is_search: bool
+    page: str | None  # the paper's page only (the text part spells out no search links)
+    code_url: str | None
+    new: bool
+    upvotes: int | None
+    tags: tuple[TagView, ...]
+    snippet: str
+
+
+@dataclass(frozen=True)
+class TrendView:
+    key: str
+    label: str
+    since: str | None
+    papers_current: int
+    papers_reference: int
+    share: str
+    share_was: str
+    z: str | None
+    spark: str
+    chart: ImageView | None
+
+
+@dataclass(frozen=True)
+class TrendSection:
+    id: str
+    title: str
+    rows: tuple[TrendView, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
+class TopicView:
+    label: str
+    papers: int
+    share: str
+
+
+@dataclass(frozen=True)
+class WatchView:
+    name: str
+    papers: tuple[PaperView, ...]
+
+
+@dataclass(frozen=True)
+class GroupView:
+    label: str
+    papers: tuple[PaperView, ...]
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """Everything the templates show, in order."""
+
+    day: str
+    page_title: str
+    headline: str
+    papers: int
+    new_papers: int
+    keyphrases: int
+    first_listing_day: bool
+    empty: str | None
+    watchlists: tuple[WatchView, ...]
+    cold_start: str | None
+    top_topics: tuple[TopicView, ...]
+    trends: tuple[TrendSection, ...]
+    overview: ImageView | None
+    top_papers: tuple[PaperView, ...]
+    top_basis: str
+    groups: tuple[GroupView, ...]
+    legend: str
+
+    @property
+    def more_papers(self) -> int:
+        return sum(len(g.papers) for g in self.groups)
+
+
+def _trend_sections(data: DigestData) -> list[tuple[str, str, list[TrendRow]]]:
+    """The trend sections (id, title, rows), in order (none on a cold-start day)."""
     if data.cold_start:
-        if data.top_topics:
-            out += [
-                "## Top topics today",
-                "",
-                "| Topic | Papers | Share of the day |",
-                "|---|---:|---:|",
-                *(
-                    f"| {_md(t.label or t.key)} | {t.papers} | {_pct(t.share)} |"
-                    for t in data.top_topics[:max_trends]
-                ),
-                "",
-            ]
-        out += [cold_start_text(data.days_to_trends), ""]
-    for title, rows in _trend_sections(data):
+        return []
+    return [
+        ("rising", "Rising topics", data.rising),
+        ("new", "New topics", data.new),
+        ("bursting", "Bursting topics", data.bursting),
+    ]
+
+
+def chart_topics(data: DigestData, max_trends: int = MAX_TRENDS) -> list[TrendRow]:
+    """The trend rows the digest shows (each section's first ``max_trends``), each topic once,
+    in section order: the topics that get a sparkline."""
+    seen: dict[str, TrendRow] = {}
+    for _, _, rows in _trend_sections(data):
+        for t in rows[:max_trends]:
+            seen.setdefault(t.key, t)
+    return list(seen.values())
+
+
+def _strength(t: TrendRow) -> float:
+    """How strongly a topic trends: its z-score; a new topic counts as
+    :data:`NEW_TOPIC_STRENGTH`, a burst adds :data:`BURST_BONUS`."""
+    z = float(t.z_score) if t.z_score is not None else 0.0
+    if t.status == "new":
+        z = max(z, NEW_TOPIC_STRENGTH)
+    if t.bursting_since is not None:
+        z += BURST_BONUS
+    return z
+
+
+def _hot_strengths(data: DigestData) -> dict[str, float]:
+    """Topics of the trend sections (their papers' tags are highlighted) and their strength."""
+    out: dict[str, float] = {}
+    for _, _, rows in _trend_sections(data):
+        for t in rows:
+            out[t.key] = max(out.get(t.key, float("-inf")), _strength(t))
+    return out
+
+
+def _topic_label(data: DigestData, key: str) -> str:
+    if key in data.topic_labels:
+        return _clean(data.topic_labels[key]) or key
+    for t in data.trends:
+        if t.key == key:
+            return _clean(t.label) or key
+    for t in data.top_topics:
+        if t.key == key:
+            return _clean(t.label) or key
+    return _clean(key)
+
+
+def _image(chart: ChartLike | None) -> ImageView | None:
+    if chart is None:
+        return None
+    return ImageView(chart.src, int(chart.width), int(chart.height), _clean(chart.alt))
+
+
+def _paper_view(
+    p: DigestPaper, hot: Mapping[str, float], badge: bool, max_keyphrases: int, chars: int
+) -> PaperView:
+    url = safe_url(p.url)
+    return PaperView(
+        rank=int(p.rank),
+        anchor=f"p-{int(p.rank)}",
+        title=_clean(p.title) or "(untitled)",
+        url=url or _search_url(p.title or "", p.source or ""),
+        url_is_search=url is None,
+        page=url,
+        code_url=safe_url(p.code_url),
+        new=bool(p.is_new and badge),
+        upvotes=int(p.upvotes) if p.upvotes is not None else None,
+        tags=tuple(TagView(_clean(k), t in hot) for k, t in p.tags(max_keyphrases)),
+        snippet=_snippet(p.abstract, chars),
+    )
+
+
+def _rank_papers(data: DigestData, hot: Mapping[str, float]) -> tuple[list[DigestPaper], str]:
+    """Papers best first and how they were ranked: by upvotes when the source has them, else
+    by the strongest trend among their topics, else in listing order."""
+    papers = list(data.papers)
+    if any(p.upvotes is not None for p in papers):
+        papers.sort(key=lambda p: (-(p.upvotes if p.upvotes is not None else -1), p.rank))
+        return papers, "by upvotes"
+    score = {
+        p.paper_id: max((hot[t] for t in p.topics if t in hot), default=float("-inf"))
+        for p in papers
+    }
+    if all(s == float("-inf") for s in score.values()):
+        return sorted(papers, key=lambda p: p.rank), "in listing order"
+    papers.sort(
+        key=lambda p: (
+            -score[p.paper_id],
+            -len({t for t in p.topics if t in hot}),
+            p.rank,
+        )
+    )
+    return papers, "by the trend strength of their topics"
+
+
+def _group_papers(
+    data: DigestData, rest: Sequence[DigestPaper], hot: Mapping[str, float]
+) -> list[tuple[str, list[DigestPaper]]]:
+    """The papers without a card, one topic heading each: a paper with trending topics goes
+    under its strongest one (those headings first, strongest first); the others under the
+    topic most of them share, largest first (a topic of a single paper is not a heading);
+    the rest under "Other papers". Papers in listing order under each heading."""
+    groups: dict[str, list[DigestPaper]] = {}
+    left: list[DigestPaper] = []
+    for p in rest:
+        trending = [t for t in dict.fromkeys(p.topics) if t in hot]
+        if trending:
+            groups.setdefault(max(trending, key=lambda t: (hot[t], t)), []).append(p)
+        else:
+            left.append(p)
+    order = sorted(groups, key=lambda t: (-hot[t], t))
+    while left:
+        counts = Counter(t for p in left for t in dict.fromkeys(p.topics) if t)
+        if not counts:
+            break
+        best, n = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n < 2:
+            break
+        groups[best] = [p for p in left if best in p.topics]
+        order.append(best)
+        left = [p for p in left if best not in p.topics]
+    out = [(_topic_label(data, t), sorted(groups[t], key=lambda p: p.rank)) for t in order]
+    if left:
+        out.append(("Other papers", sorted(left, key=lambda p: p.rank)))
+    return out
+
+
+def digest_view(
+    data: DigestData,
+    charts: Mapping[str, ChartLike] | None = None,
+    *,
+    max_trends: int = MAX_TRENDS,
+    top_papers: int = TOP_PAPERS,
+    max_keyphrases: int = MAX_KEYPHRASES,
+    abstract_chars: int = ABSTRACT_CHARS,
+) -> DigestView:
+    """The digest as every rendering shows it. ``charts``: images by topic key (and
+    ``"overview"``), as ``transforms.charts.digest_charts`` makes them; none: no images."""
+    charts = charts or {}
+    hot = _hot_strengths(data)
+    badge = not data.first_listing_day
+
+    def view(p: DigestPaper, chars: int = abstract_chars) -> PaperView:
+        return _paper_view(p, hot, badge, max_keyphrases, chars)
+
+    sections = []
+    for sid, title, rows in _trend_sections(data):
         if not rows:
             continue
-        shown = rows[:max_trends]
-        more = f" (top {len(shown)} of {len(rows)})" if len(rows) > len(shown) else ""
-        out += [f"## {title}{more}", "", *_md_trend_table(shown), ""]
-
-    if data.papers:
-        out += ["## Papers", ""]
-        for p in data.papers:
-            title = _md(p.title) or "(untitled)"
-            url = safe_url(p.url)
-            line = f"{p.rank}. **{f'[{title}]({_md_url(url)})' if url else title}**"
-            if p.is_new and not data.first_listing_day:
-                line += " · new"
-            code = safe_url(p.code_url)
-            if code:
-                line += f" · [code]({_md_url(code)})"
-            item = [line]
-            tags = [_md_code(k) for k, _ in p.tags(max_keyphrases)]
-            if tags:
-                item.append("   " + " · ".join(tags))
-            snippet = _md(_snippet(p.abstract, abstract_chars))
-            if snippet:
-                item.append(f"   {snippet}")
-            # Hard line breaks (two trailing spaces) inside the list item.
-            out += [f"{x}  " for x in item[:-1]] + [item[-1], ""]
-    out.append("— papertrends")
-    return "\n".join(out).rstrip() + "\n"
-
-
-# --------------------------------------------------------------------------------------------
-# HTML (e-mail safe: tables, inline styles, no scripts, no external resources)
-# --------------------------------------------------------------------------------------------
-
-_FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
-_INK = "#1f2328"
-_MUTED = "#656d76"
-_RULE = "#d8dee4"
-_GREEN = "#1a7f37"
-_BLUE = "#0969da"
-_ORANGE = "#bc4c00"
-
-
-def _h(text: str | None) -> str:
-    """Escape untrusted text for HTML element content and attribute values."""
-    return html.escape(_clean(text), quote=True)
-
-
-def spark_svg(
-    series: Sequence[int], *, color: str = _GREEN, width: int = 96, height: int = 20
-) -> str:
-    """A small inline SVG sparkline (polyline + end dot); empty string for an empty series."""
-    if not series:
-        return ""
-    vals = [max(int(v), 0) for v in series]
-    top = max(vals) or 1
-    pad = 2.0
-    w, h = width - 2 * pad, height - 2 * pad
-    n = len(vals)
-    pts = []
-    for i, v in enumerate(vals):
-        x = pad + (w * i / (n - 1) if n > 1 else w / 2)
-        y = pad + h - h * v / top
-        pts.append((round(x, 1), round(y, 1)))
-    poly = " ".join(f"{x},{y}" for x, y in pts)
-    lx, ly = pts[-1]
-    label = html.escape(f"papers per listing day, last {n} days: " + ", ".join(map(str, vals)))
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
-        f'style="vertical-align:middle">'
-        f'<polyline fill="none" stroke="{color}" stroke-width="1.5" stroke-linejoin="round" '
-        f'stroke-linecap="round" points="{poly}"/>'
-        f'<circle cx="{lx}" cy="{ly}" r="2" fill="{color}"/></svg>'
-    )
-
-
-def _tag(text: str, hot: bool) -> str:
-    bg, fg = ("#dafbe1", "#116329") if hot else ("#eef1f5", "#424a53")
-    return (
-        f'<span style="display:inline-block;margin:0 4px 4px 0;padding:1px 8px;'
-        f"border-radius:10px;background:{bg};color:{fg};font-size:12px;line-height:18px;"
-        f'white-space:nowrap">{_h(text)}</span>'
-    )
-
-
-def _section_title(text: str, note: str = "") -> str:
-    note_html = (
-        f' <span style="font-weight:normal;color:{_MUTED};font-size:13px">{note}</span>'
-        if note
-        else ""
-    )
-    return (
-        f'<h2 style="margin:28px 0 8px;font-size:17px;line-height:22px;color:{_INK};'
-        f'border-bottom:1px solid {_RULE};padding-bottom:6px">{text}{note_html}</h2>'
-    )
-
-
-def _html_trends(title: str, rows: Sequence[TrendRow], total: int, color: str) -> str:
-    note = f"top {len(rows)} of {total}" if total > len(rows) else ""
-    cell = f"padding:6px 8px;border-bottom:1px solid #eef1f5;font-size:14px;color:{_INK}"
-    head = f"padding:4px 8px;font-size:11px;color:{_MUTED};text-transform:uppercase;text-align:"
-    out = [
-        _section_title(title, note),
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="border-collapse:collapse">',
-        f'<tr><th style="{head}left">Topic</th><th style="{head}left">Last 28 days</th>'
-        f'<th style="{head}right">Papers · week / ref.</th>'
-        f'<th style="{head}right">Share</th></tr>',
-    ]
-    for t in rows:
-        z = f" · z {t.z_score:.1f}" if t.z_score is not None else ""
-        out.append(
-            f'<tr><td style="{cell};font-weight:600">{_h(_label(t))}</td>'
-            f'<td style="{cell}">{spark_svg(t.sparkline, color=color)}</td>'
-            f'<td style="{cell};text-align:right;white-space:nowrap">'
-            f"<strong>{int(t.papers_current)}</strong>"
-            f' <span style="color:{_MUTED}">/ {int(t.papers_reference)}</span></td>'
-            f'<td style="{cell};text-align:right;white-space:nowrap">{_pct(t.share_current)}'
-            f' <span style="color:{_MUTED};font-size:12px">was {_pct(t.share_reference)}{z}'
-            f"</span></td></tr>"
-        )
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _html_top_topics(rows: Sequence[TopicCount]) -> str:
-    cell = f"padding:6px 8px;border-bottom:1px solid #eef1f5;font-size:14px;color:{_INK}"
-    head = f"padding:4px 8px;font-size:11px;color:{_MUTED};text-transform:uppercase;text-align:"
-    out = [
-        _section_title("Top topics today"),
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="border-collapse:collapse">',
-        f'<tr><th style="{head}left">Topic</th><th style="{head}right">Papers</th>'
-        f'<th style="{head}right">Share of the day</th></tr>',
-    ]
-    for t in rows:
-        out.append(
-            f'<tr><td style="{cell};font-weight:600">{_h(t.label or t.key)}</td>'
-            f'<td style="{cell};text-align:right"><strong>{int(t.papers)}</strong></td>'
-            f'<td style="{cell};text-align:right">{_pct(t.share)}</td></tr>'
-        )
-    out.append("</table>")
-    return "\n".join(out)
-
-
-def _html_paper(
-    p: DigestPaper, hot: set[str], max_keyphrases: int, abstract_chars: int, badge: bool
-) -> str:
-    title = _h(p.title) or "(untitled)"
-    url = safe_url(p.url)
-    if url:
-        title = f'<a href="{html.escape(url, quote=True)}" style="color:{_INK};text-decoration:none">{title}</a>'
-    meta = []
-    if p.is_new and badge:
-        meta.append(
-            f'<span style="display:inline-block;padding:0 6px;border-radius:3px;'
-            f"background:{_BLUE};color:#ffffff;font-size:11px;line-height:16px;"
-            f'font-weight:600">NEW</span>'
-        )
-    code = safe_url(p.code_url)
-    if code:
-        meta.append(
-            f'<a href="{html.escape(code, quote=True)}" style="color:{_BLUE};font-size:13px;'
-            f'text-decoration:none">code ↗</a>'
-        )
-    tags = "".join(_tag(k, topic in hot) for k, topic in p.tags(max_keyphrases))
-    snippet = _h(_snippet(p.abstract, abstract_chars))
-    parts = [
-        f'<tr id="p-{int(p.rank)}">'
-        f'<td valign="top" style="padding:12px 10px 12px 0;width:28px;color:{_MUTED};'
-        f'font-size:14px;text-align:right">{int(p.rank)}</td>'
-        f'<td valign="top" style="padding:12px 0;border-bottom:1px solid #eef1f5">'
-        f'<div style="font-size:15px;line-height:21px;font-weight:600;color:{_INK}">{title}</div>'
-    ]
-    if meta:
-        parts.append(f'<div style="margin-top:3px">{" &nbsp; ".join(meta)}</div>')
-    if tags:
-        parts.append(f'<div style="margin-top:6px">{tags}</div>')
-    if snippet:
-        parts.append(
-            f'<div style="margin-top:4px;font-size:13px;line-height:19px;color:{_MUTED}">'
-            f"{snippet}</div>"
-        )
-    parts.append("</td></tr>")
-    return "".join(parts)
-
-
-def render_html_fragment(
-    data: DigestData, *, max_trends: int = 10, max_keyphrases: int = 5, abstract_chars: int = 220
-) -> str:
-    """The digest body as one self-contained ``<table>`` (inline styles only): used inside
-    :func:`render_html` and as the Atom entry content."""
-    num = data.numbers
-    out: list[str] = [
-        f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        f'style="max-width:700px;margin:0 auto;background:#ffffff;border:1px solid {_RULE};'
-        f'border-radius:8px;font-family:{_FONT};color:{_INK}">',
-        '<tr><td style="padding:24px 28px">',
-        f'<div style="font-size:12px;letter-spacing:.06em;text-transform:uppercase;'
-        f'color:{_MUTED}">papertrends · daily digest · {_h(_date(data.listing_date))}</div>',
-        f'<h1 style="margin:6px 0 12px;font-size:23px;line-height:30px;color:{_INK}">'
-        f"{_h(headline(data))}</h1>",
-    ]
-    stat = (
-        '<td style="padding:8px 12px;background:#f6f8fa;border-radius:6px;text-align:center">'
-        '<div style="font-size:20px;font-weight:700;color:{ink}">{n}</div>'
-        '<div style="font-size:12px;color:{muted}">{label}</div></td>'
-    )
-    cells = [
-        stat.format(ink=_INK, muted=_MUTED, n=int(num.papers), label="papers"),
-        stat.format(
-            ink=_INK,
-            muted=_MUTED,
-            n=int(num.new_papers),
-            label="all new (first listing day)" if data.first_listing_day else "new papers",
-        ),
-        stat.format(ink=_INK, muted=_MUTED, n=int(num.keyphrases), label="keyphrases"),
-    ]
-    gap = '<td style="width:8px"></td>'
-    out.append(
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr>'
-        + gap.join(cells)
-        + "</tr></table>"
-    )
-    if data.is_empty:
-        out.append(
-            f'<div style="margin:20px 0 0;padding:14px 16px;border-left:4px solid {_RULE};'
-            f'background:#f6f8fa;font-size:15px;line-height:22px">'
-            f"<strong>No papers today.</strong> {_h(_empty_text(data))}</div>"
-        )
-
-    if data.watch_hits:
-        items = []
-        for name, papers in data.watch_hits.items():
-            links = "".join(
-                f'<li style="margin:2px 0"><a href="#p-{int(p.rank)}" style="color:{_INK};'
-                f'text-decoration:none"><span style="color:{_MUTED}">#{int(p.rank)}</span> '
-                f"{_h(p.title)}</a></li>"
-                for p in papers
+        shown = tuple(
+            TrendView(
+                key=t.key,
+                label=_clean(t.label or t.key),
+                since=_date(t.bursting_since) if t.bursting_since else None,
+                papers_current=int(t.papers_current),
+                papers_reference=int(t.papers_reference),
+                share=_pct(t.share_current),
+                share_was=_pct(t.share_reference),
+                z=f"{t.z_score:.1f}" if t.z_score is not None else None,
+                spark=spark_blocks(t.sparkline),
+                chart=_image(charts.get(t.key)),
             )
-            items.append(
-                f'<div style="margin:6px 0 0"><strong>{_h(name)}</strong> '
-                f'<span style="color:{_MUTED}">· {_plural(len(papers), "paper")}</span>'
-                f'<ul style="margin:4px 0 0;padding-left:20px;font-size:14px;line-height:20px">'
-                f"{links}</ul></div>"
-            )
-        out.append(
-            f'<div style="margin:20px 0 0;padding:12px 16px;border-left:4px solid #bf8700;'
-            f'background:#fff8c5;border-radius:4px">'
-            f'<div style="font-size:13px;font-weight:700;text-transform:uppercase;'
-            f'letter-spacing:.04em;color:#7d4e00">Your watchlists</div>{"".join(items)}</div>'
+            for t in rows[:max_trends]
         )
+        sections.append(TrendSection(sid, title, shown, len(rows)))
 
-    if data.cold_start:
-        if data.top_topics:
-            out.append(_html_top_topics(data.top_topics[:max_trends]))
-        out.append(
-            f'<p style="margin:10px 0 0;font-size:13px;line-height:19px;color:{_MUTED}">'
-            f"{_h(cold_start_text(data.days_to_trends))}</p>"
-        )
-    colors = {"Rising topics": _GREEN, "New topics": _BLUE, "Bursting topics": _ORANGE}
-    for title, rows in _trend_sections(data):
-        if rows:
-            out.append(_html_trends(title, rows[:max_trends], len(rows), colors[title]))
-
-    if data.papers:
-        hot = _hot_topics(data)
-        badge = not data.first_listing_day
-        out.append(_section_title("Papers", "in page order"))
-        out.append('<table role="presentation" width="100%" cellpadding="0" cellspacing="0">')
-        out.extend(_html_paper(p, hot, max_keyphrases, abstract_chars, badge) for p in data.papers)
-        out.append("</table>")
-
+    ranked, basis = _rank_papers(data, hot)
+    n_cards = len(ranked) if len(ranked) <= ALL_CARDS_UP_TO else top_papers
+    cards, rest = ranked[:n_cards], ranked[n_cards:]
+    groups = tuple(
+        GroupView(label, tuple(view(p, 0) for p in papers))
+        for label, papers in _group_papers(data, rest, hot)
+    )
+    watch = tuple(
+        WatchView(_clean(name), tuple(view(p, 0) for p in papers))
+        for name, papers in data.watch_hits.items()
+    )
     legend = (
         "Counts are papers listed that day."
         if data.cold_start
-        else "Green tags belong to rising, new or bursting topics; "
-        "counts are papers this week / reference window."
+        else "Highlighted tags belong to rising, new or bursting topics; counts are papers "
+        f"this week / the reference window; charts show each topic's share of the papers "
+        f"listed each day over the last {TREND_REFERENCE_DAYS} listing days."
     )
-    out.append(
-        f'<p style="margin:24px 0 0;font-size:12px;color:{_MUTED}">Generated by papertrends. '
-        f"{legend}</p>"
+    day = _date(data.listing_date)
+    return DigestView(
+        day=day,
+        page_title=f"papertrends · {day}",
+        headline=headline(data),
+        papers=int(data.numbers.papers or len(data.papers)),
+        new_papers=int(data.numbers.new_papers),
+        keyphrases=int(data.numbers.keyphrases),
+        first_listing_day=data.first_listing_day,
+        empty=_empty_text(data) if data.is_empty else None,
+        watchlists=watch,
+        cold_start=cold_start_text(data.days_to_trends) if data.cold_start else None,
+        top_topics=tuple(
+            TopicView(_clean(t.label or t.key), int(t.papers), _pct(t.share))
+            for t in data.top_topics[:MAX_TOP_TOPICS]
+        )
+        if data.cold_start
+        else (),
+        trends=tuple(sections),
+        overview=_image(charts.get("overview")) if not data.is_empty else None,
+        top_papers=tuple(view(p) for p in cards),
+        top_basis=basis,
+        groups=groups,
+        legend=legend,
     )
-    out.append("</td></tr></table>")
-    return "\n".join(out)
 
 
-def render_html(data: DigestData, **options: int) -> str:
-    """The digest as a complete, self-contained HTML e-mail/page (no scripts, no fetches)."""
-    title = _h(f"papertrends · {headline(data)}")
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{title}</title></head>\n"
-        '<body style="margin:0;padding:0;background:#f4f5f7">\n'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        'style="background:#f4f5f7"><tr><td style="padding:24px 12px">\n'
-        f"{render_html_fragment(data, **options)}\n"
-        "</td></tr></table>\n</body></html>\n"
+# --------------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------------
+
+TEMPLATES = Path(__file__).with_name("templates")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
+_MD_LINE_START = re.compile(r"^([-+=>]|\d+[.)])")
+
+
+def _md_escape(text: str) -> str:
+    """Markdown and HTML specials escaped, control characters removed (spacing kept)."""
+    text = _CONTROL.sub("", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md(text: Any) -> str:
+    """Escape untrusted text for Markdown: no links, emphasis, tables or raw HTML can form."""
+    return _md_escape(_clean(str(text) if text is not None else ""))
+
+
+def _md_line(text: Any) -> str:
+    """:func:`_md` for text that starts a line: no list, quote or heading can start either."""
+    return _MD_LINE_START.sub(r"\\\1", _md(text))
+
+
+def _md_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _md_code(text: str) -> str:
+    """A keyphrase as a code span (literal in every renderer); backticks cannot break out and
+    no raw ``<``/``>`` reaches naive renderers."""
+    t = _clean(text).replace("`", "'").replace("<", "‹").replace(">", "›")
+    return f"`{t}`" if t else ""
+
+
+def _finalize_markup(value: Any) -> Any:
+    """HTML/XML: strings lose control characters (not allowed in XML 1.0); then autoescape."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub("", value)
+    return "" if value is None else value
+
+
+def _finalize_markdown(value: Any) -> Any:
+    """Markdown's autoescape: every value not marked safe is Markdown-escaped."""
+    if isinstance(value, Markup):
+        return value
+    return _md_escape("" if value is None else str(value))
+
+
+def _finalize_text(value: Any) -> Any:
+    """Text: control characters removed (the view's strings are single lines already; a
+    line break a filter adds, e.g. ``wordwrap``, is kept)."""
+    return _CONTROL.sub("", "" if value is None else str(value))
+
+
+@functools.cache
+def _environment(kind: str) -> jinja2.Environment:
+    common: dict[str, Any] = dict(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
+    if kind == "markup":
+        env = jinja2.Environment(autoescape=True, finalize=_finalize_markup, **common)
+    elif kind == "markdown":
+        env = jinja2.Environment(autoescape=False, finalize=_finalize_markdown, **common)
+        env.filters["md"] = lambda s: Markup(_md(s))
+        env.filters["mdline"] = lambda s: Markup(_md_line(s))
+        env.filters["mdurl"] = lambda s: Markup(_md_url(s))
+        env.filters["mdcode"] = lambda s: Markup(_md_code(s))
+    else:
+        env = jinja2.Environment(autoescape=False, finalize=_finalize_text, **common)
+    env.filters["plural"] = _plural
+    return env
+
+
+def _render(kind: str, name: str, **context: Any) -> str:
+    return _environment(kind).get_template(name).render(**context)
+
+
+def render_markdown(
+    data: DigestData, charts: Mapping[str, ChartLike] | None = None, **options: int
+) -> str:
+    """The digest as Markdown (``publish/<date>/digest.md``; charts linked as images)."""
+    out = _render("markdown", "digest.md.j2", v=digest_view(data, charts, **options))
+    return out.rstrip() + "\n"
+
+
+def render_text(data: DigestData, **options: int) -> str:
+    """The digest as plain text: the e-mail's text/plain part (no markup, links spelled out)."""
+    out = _render("text", "digest.txt.j2", v=digest_view(data, None, **options))
+    return out.rstrip() + "\n"
+
+
+def render_html(
+    data: DigestData, charts: Mapping[str, ChartLike] | None = None, **options: int
+) -> str:
+    """The digest as one self-contained HTML page and e-mail body: no scripts, no external
+    resources but the chart images (``charts/<name>.png``, rewritten to ``cid:`` parts by
+    :func:`build_message`), inline styles for mail clients, one column of at most 640 px."""
+    return _render("markup", "digest.html.j2", v=digest_view(data, charts, **options))
 
 
 # --------------------------------------------------------------------------------------------
@@ -889,43 +996,49 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    """One digest in the feed. ``href``: the digest's HTML, relative to the feed base URL
-    (or absolute). ``updated``: when the digest was (re)generated (defaults to ``now``)."""
+    """One digest in the feed: a summary and a link to it, not the digest itself.
+
+    ``href``: the digest's HTML, relative to the feed base URL (or absolute). ``summary``:
+    the numbers and top topics in one line; ``topics``: the labels of its top topics.
+    ``updated``: when the digest last changed (defaults to ``now``)."""
 
     listing_date: dt.date
     title: str
     summary: str
-    content_html: str
     href: str
     updated: dt.datetime | None = None
+    papers: int = 0
+    topics: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topics", tuple(self.topics or ()))
 
 
-def feed_entry(
-    data: DigestData, href: str, updated: dt.datetime | None = None, **options: int
-) -> FeedEntry:
-    """A :class:`FeedEntry` for a digest: headline as title, numbers as summary, the HTML
-    fragment as content."""
+def feed_entry(data: DigestData, href: str, updated: dt.datetime | None = None) -> FeedEntry:
+    """A :class:`FeedEntry` for a digest: headline as title, numbers and top topics (rising
+    ones, or the day's top topics on a cold start) as summary."""
     num = data.numbers
     if data.is_empty:
-        summary = _empty_text(data)
+        summary, topics = _empty_text(data), []
     else:
         new = "all new: first listing day" if data.first_listing_day else f"{num.new_papers} new"
         summary = f"{_plural(num.papers, 'paper')} ({new}), {_plural(num.keyphrases, 'keyphrase')}."
         if data.cold_start:
-            top = [_clean(t.label or t.key) for t in data.top_topics[:5]]
-            if top:
-                summary += " Top topics: " + ", ".join(top) + "."
+            topics = [_clean(t.label or t.key) for t in data.top_topics[:5]]
+            if topics:
+                summary += " Top topics: " + ", ".join(topics) + "."
         else:
-            top = [_clean(t.label or t.key) for t in data.rising[:5]]
-            if top:
-                summary += " Rising: " + ", ".join(top) + "."
+            topics = [_clean(t.label or t.key) for t in data.rising[:5]]
+            if topics:
+                summary += " Rising: " + ", ".join(topics) + "."
     return FeedEntry(
         listing_date=data.listing_date,
         title=headline(data),
         summary=summary,
-        content_html=render_html_fragment(data, **options),
         href=href,
         updated=updated,
+        papers=int(num.papers or len(data.papers)),
+        topics=tuple(topics),
     )
 
 
@@ -933,11 +1046,6 @@ def _rfc3339(t: dt.datetime) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     return t.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _xml_text(s: str | None) -> str:
-    """Text safe for XML 1.0 (control characters are not allowed at all)."""
-    return _CONTROL.sub("", s or "")
 
 
 def render_feed(
@@ -954,62 +1062,63 @@ def render_feed(
 
     ``feed_url_base`` is the URL of the folder holding the feed and the digests (``https://…/``
     or ``file:///…/publish/``; may be ``""`` for relative links). Entry links are
-    ``urljoin(feed_url_base, entry.href)``; the self link is ``urljoin(feed_url_base,
-    feed_name)``. Ids are stable tag URIs (``tag:papertrends,2026:digest/2026-11-28``). One
-    entry per listing date (the last one given wins). Feed ``updated`` is ``now``.
+    ``feed_url_base + entry.href`` (an absolute href as is); the self link is
+    ``feed_url_base + feed_name``. Ids are stable tag URIs
+    (``tag:papertrends,2026:digest/2026-11-28``). One entry per listing date (the last one
+    given wins). Each entry is a summary with a link, not the digest. Feed ``updated`` is
+    ``now``.
     """
     by_date: dict[str, FeedEntry] = {}
     for e in entries:
         by_date[_date(e.listing_date)] = e
     chosen = [by_date[d] for d in sorted(by_date, reverse=True)[:max_entries]]
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, tag, attrs)
-        if text is not None:
-            el.text = _xml_text(text)
-        return el
-
-    feed = ET.Element("feed", xmlns=ATOM_NS)
-    sub(feed, "id", TAG_PREFIX + "digest")
-    sub(feed, "title", title)
-    sub(feed, "subtitle", "Trending research papers and keyphrases, one digest per listing day")
-    sub(feed, "updated", _rfc3339(now))
-    sub(sub(feed, "author"), "name", author)
-    sub(
-        feed,
-        "link",
-        rel="self",
-        type="application/atom+xml",
-        href=urljoin(feed_url_base, feed_name),
+    rows = [
+        {
+            "id": f"{TAG_PREFIX}digest/{_date(e.listing_date)}",
+            "day": _date(e.listing_date),
+            "title": _clean(e.title) or f"papertrends digest {_date(e.listing_date)}",
+            "updated": _rfc3339(e.updated or now),
+            "link": urljoin(feed_url_base, e.href),
+            "summary": _clean(e.summary),
+            "papers": int(e.papers),
+            "topics": [_clean(t) for t in e.topics if _clean(t)],
+        }
+        for e in chosen
+    ]
+    return _render(
+        "markup",
+        "feed.xml.j2",
+        feed_id=TAG_PREFIX + "digest",
+        title=title,
+        author=author,
+        updated=_rfc3339(now),
+        self_link=urljoin(feed_url_base, feed_name),
+        entries=rows,
     )
-    sub(feed, "generator", "papertrends")
-    for e in chosen:
-        day = _date(e.listing_date)
-        entry = sub(feed, "entry")
-        sub(entry, "id", f"{TAG_PREFIX}digest/{day}")
-        sub(entry, "title", _clean(e.title) or f"papertrends digest {day}")
-        sub(entry, "updated", _rfc3339(e.updated or now))
-        sub(entry, "link", rel="alternate", type="text/html", href=urljoin(feed_url_base, e.href))
-        sub(entry, "summary", _clean(e.summary))
-        sub(entry, "content", e.content_html, type="html")
-    ET.indent(feed, space="  ")
-    body = ET.tostring(feed, encoding="unicode")
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n"
 
 
 # --------------------------------------------------------------------------------------------
 # E-mail message
 # --------------------------------------------------------------------------------------------
 
+_EMAIL_DOMAIN = "papertrends.local"
+
 
 def _recipient_key(recipients: Iterable[str]) -> str:
     return ",".join(sorted({r.strip().lower() for r in recipients if r.strip()}))
 
 
-def message_id(listing_date: dt.date | str, recipients: Iterable[str]) -> str:
-    """Stable Message-ID per listing date and recipient set (order/case-insensitive)."""
+def message_id(listing_date: dt.date | str, recipients: Iterable[str], content: str = "") -> str:
+    """Stable Message-ID per listing date, recipient set (order/case-insensitive) and, when
+    given, content: a changed digest of the same date gets a new id (mail clients drop a
+    message whose id they have seen)."""
     h = hashlib.sha256(_recipient_key(recipients).encode()).hexdigest()[:12]
-    return f"<digest-{_date(listing_date)}-{h}@papertrends.local>"
+    tail = f"-{hashlib.sha256(content.encode()).hexdigest()[:8]}" if content else ""
+    return f"<digest-{_date(listing_date)}-{h}{tail}@{_EMAIL_DOMAIN}>"
+
+
+def _chart_bytes(value: bytes | str | Path) -> bytes:
+    return value if isinstance(value, bytes) else Path(value).read_bytes()
 
 
 def build_message(
@@ -1021,12 +1130,17 @@ def build_message(
     subject: str | None = None,
     *,
     date: dt.datetime | None = None,
+    charts: Mapping[str, bytes | str | Path] | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative digest e-mail (text/plain + text/html).
+    """The digest e-mail: multipart/alternative of text/plain and the HTML; with ``charts``
+    (``{file name: PNG bytes or path}``) the HTML is a multipart/related whose images are
+    ``cid:`` parts, and every ``src="charts/<name>"`` of the HTML points at its part (only the
+    charts the HTML shows are attached).
 
     Headers: From, To, Subject (default :func:`subject_line`), Date (``date`` or now),
-    Message-ID (:func:`message_id`), ``X-Papertrends-Digest: <date>``,
-    ``Auto-Submitted: auto-generated``. Raises ``ValueError`` on empty recipients or header
+    Message-ID (:func:`message_id`, with the content), ``X-Papertrends-Digest: <date>``,
+    ``Auto-Submitted: auto-generated``. MIME boundaries derive from the content, so the same
+    content and Date give the same bytes. Raises ``ValueError`` on empty recipients or header
     values with line breaks.
     """
     rcpts = [r.strip() for r in recipients if r and r.strip()]
@@ -1035,14 +1149,37 @@ def build_message(
     for value in (sender, *rcpts):
         if "\n" in value or "\r" in value or not _EMAIL.match(email.utils.parseaddr(value)[1]):
             raise ValueError(f"build_message: not an e-mail address: {value!r}")
+    day = _date(data.listing_date)
+    images: list[tuple[str, str, bytes]] = []
+    for name in sorted(charts or {}):
+        ref = f'src="charts/{name}"'
+        if ref not in html:
+            continue
+        cid = f"{name.rsplit('.', 1)[0]}.{day}@{_EMAIL_DOMAIN}"
+        html = html.replace(ref, f'src="cid:{cid}"')
+        images.append((name, cid, _chart_bytes(charts[name])))
+    content = hashlib.sha256()
+    for chunk in (text.encode(), html.encode(), *(png for _, _, png in images)):
+        content.update(len(chunk).to_bytes(8, "big") + chunk)
+    digest = content.hexdigest()
+
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = sender
     msg["To"] = ", ".join(rcpts)
     msg["Subject"] = _clean(subject) if subject else subject_line(data)
     msg["Date"] = email.utils.format_datetime(date or dt.datetime.now(dt.UTC))
-    msg["Message-ID"] = message_id(data.listing_date, rcpts)
-    msg["X-Papertrends-Digest"] = _date(data.listing_date)
+    msg["Message-ID"] = message_id(data.listing_date, rcpts, digest)
+    msg["X-Papertrends-Digest"] = day
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    # Quoted-printable: mostly ASCII text stays readable and small (base64 adds a third).
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    if images:
+        html_part = msg.get_payload()[1]
+        for name, cid, png in images:
+            html_part.add_related(
+                png, "image", "png", cid=f"<{cid}>", disposition="inline", filename=name
+            )
+    for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_papertrends_{digest[:24]}_{i}")
     return msg

@@ -1039,8 +1039,10 @@ def test_build_message() -> None:
 
 
 def test_build_message_embeds_charts_as_cid_parts(tmp_path: Path) -> None:
-    data = _data()
-    charts = _charts(data)
+    long_key = "retrieval augmented generation for long context question answering"
+    trends = [*_trends(), dataclasses.replace(_trends()[0], key=long_key, label=long_key)]
+    data = _data(trends=trends)
+    charts = _charts(data)  # one chart name of 70 characters
     html = render_html(data, charts)
     pngs = {c.name: b"\x89PNG fake " + c.name.encode() for c in charts.values()}
     pngs["unused.png"] = b"\x89PNG not shown"
@@ -1058,6 +1060,7 @@ def test_build_message_embeds_charts_as_cid_parts(tmp_path: Path) -> None:
     body = html_part.get_content()
     assert "charts/" not in body  # every image points at its part
     cids = {img["Content-ID"].strip("<>"): img for img in images}
+    assert all(len(f"Content-ID: {img['Content-ID']}") <= 78 for img in images)  # no folding
     refs = re.findall(r'src="cid:([^"]+)"', body)
     shown = {t.key for t in data.trends if t.key != "gan"} | {"overview"}
     assert len(refs) == len(set(refs)) == len(shown) == len(cids)
@@ -1066,7 +1069,7 @@ def test_build_message_embeds_charts_as_cid_parts(tmp_path: Path) -> None:
         assert img.get_content_type() == "image/png"
         assert img.get_content_disposition() == "inline"
         assert img.get_content() == b"\x89PNG fake " + img.get_filename().encode()
-        assert cid.endswith(".2026-11-28@papertrends.local")
+        assert re.fullmatch(r"chart-[0-9a-f]{10}\.2026-11-28@papertrends\.local", cid)
     assert b"not shown" not in raw
     # same content and date: the same bytes (MIME boundaries come from the content)
     again = build_message(data, html, render_text(data), "a@b.c", ["x@y.z"], date=_NOW, charts=pngs)

@@ -1155,7 +1155,8 @@ def build_message(
         ref = f'src="charts/{name}"'
         if ref not in html:
             continue
-        cid = f"{name.rsplit('.', 1)[0]}.{day}@{_EMAIL_DOMAIN}"
+        # Short ids: a Content-ID header that does not fold (some clients mishandle that).
+        cid = f"chart-{hashlib.sha256(name.encode()).hexdigest()[:10]}.{day}@{_EMAIL_DOMAIN}"
         html = html.replace(ref, f'src="cid:{cid}"')
         images.append((name, cid, _chart_bytes(charts[name])))
     content = hashlib.sha256()

@@ -1,14 +1,21 @@
-"""Publish one listing date: digest (Markdown, HTML), trend files, Atom feed, e-mail.
+"""Publish one listing date: digest (Markdown, HTML, charts), trend files, Atom feed, e-mail.
 
 Layout under the publish folder::
 
     <date>/digest.md, digest.html   the day's digest
+    <date>/charts/<slug>.png        its charts (topic share sparklines, one overview chart)
     <date>/trends.csv, trends.parquet  that date's keyword_trends rows
     <date>/topics.csv, topics.parquet  that date's topic_trends rows, with the topic labels
     <date>/entry.json               the digest's feed entry (the feed is rebuilt from these)
     feed.xml                        Atom feed of the last 30 digests
-    outbox/<date>.eml               the digest e-mail (and <date>--<watchlist>.eml)
-    outbox/sent.json                ledger of sent e-mails (a re-run never sends twice)
+    outbox/<date>.eml               the digest e-mail (and <date>--<watchlist>.eml), its charts
+                                    as cid: images
+    outbox/sent.json                ledger of sent e-mails (:func:`transforms.mailer.deliver`:
+                                    once per date, recipients and content)
+
+A re-run with unchanged data writes byte-identical files: the charts are deterministic, a
+feed entry keeps its ``updated`` time and an ``.eml`` its ``Date`` while the digest does not
+change, and the feed's ``updated`` is its newest entry's.
 
 Every file is written to a temporary name in its folder (``.<name>.<pid>.<random>.tmp``)
 and renamed into place, so a crash never leaves a half-written file under a published
@@ -22,16 +29,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+import email.policy
+import email.utils
+import hashlib
 import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from transforms.charts import Chart, chart_map, digest_charts
 from transforms.digest import (
     DigestData,
     DigestNumbers,
@@ -43,12 +56,14 @@ from transforms.digest import (
     build_message,
     feed_entry,
     match_watchlists,
+    paper_url,
     render_feed,
     render_html,
     render_markdown,
+    render_text,
 )
 from transforms.files import atomic_write
-from transforms.mailer import SmtpSettings, ledger_key, send_once, write_eml
+from transforms.mailer import ALREADY_SENT, SENT, Delivery, SmtpSettings, deliver, write_eml
 from transforms.warehouse import empty_day_reason
 
 SPARKLINE_DAYS = 28
@@ -70,9 +85,18 @@ class PublishResult:
     bursting: int = 0
     days_to_trends: int | None = None  # set on a cold-start day: trends are not labelled yet
     emails_written: list[Path] = field(default_factory=list)
-    emails_sent: int = 0
-    emails_skipped: int = 0
+    deliveries: list[Delivery] = field(default_factory=list)
     empty_reason: str | None = None
+    charts: list[Path] = field(default_factory=list)
+
+    @property
+    def emails_sent(self) -> int:
+        return sum(d.outcome == SENT for d in self.deliveries)
+
+    @property
+    def emails_skipped(self) -> int:
+        """E-mails not sent because they were sent before."""
+        return sum(d.outcome == ALREADY_SENT for d in self.deliveries)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -130,12 +154,14 @@ def load_digest_data(
     its topic), topic trends with sparklines, and on a cold-start day the day's top topics."""
     papers_rows = con.execute(
         """
-        select a.best_rank, p.paper_id, p.title, p.abstract, p.code_url,
+        select a.best_rank, p.paper_id, p.title, p.abstract,
+               coalesce(p.github_url, p.code_url) as code_url,
                p.first_listed = a.listing_date as is_new,
                coalesce(list(k.keyphrase order by k.keyphrase_rank)
                         filter (where k.keyphrase is not null), []) as keyphrases,
                coalesce(list(coalesce(kt.topic, '') order by k.keyphrase_rank)
-                        filter (where k.keyphrase is not null), []) as topics
+                        filter (where k.keyphrase is not null), []) as topics,
+               p.url, p.arxiv_id, a.upvotes, a.source
         from paper_appearances as a
         join papers as p using (paper_id)
         left join paper_keyphrases as k on k.paper_id = p.paper_id and k.keyphrase_rank <= $2
@@ -147,18 +173,44 @@ def load_digest_data(
         [listing_date, max_keyphrases],
     ).fetchall()
     papers = [
-        DigestPaper(rank, pid, title, abstract, url, kps, bool(new), topics=topics)
-        for rank, pid, title, abstract, url, new, kps, topics in papers_rows
+        DigestPaper(
+            rank,
+            pid,
+            title,
+            abstract,
+            code_url,
+            kps,
+            bool(new),
+            url=paper_url(pid, url, arxiv_id, source or ""),
+            topics=topics,
+            upvotes=upvotes,
+            source=source or "",
+        )
+        for (
+            rank,
+            pid,
+            title,
+            abstract,
+            code_url,
+            new,
+            kps,
+            topics,
+            url,
+            arxiv_id,
+            upvotes,
+            source,
+        ) in papers_rows
     ]
     if not papers:
         return DigestData(listing_date, empty_reason=empty_day_reason(con, listing_date))
 
+    # Sparklines are shares: the topic's papers over the papers listed that day.
     trend_rows = con.execute(
         """
         with days as (
-            select listing_date
-            from (select distinct listing_date from paper_appearances
-                  where listing_date <= $1)
+            select listing_date, listed
+            from (select listing_date, count(*) as listed from paper_appearances
+                  where listing_date <= $1 group by listing_date)
             order by listing_date desc
             limit $2
         ),
@@ -171,7 +223,8 @@ def load_digest_data(
         ),
         series as (
             select s.topic,
-                   list(coalesce(d2.papers, 0) order by days.listing_date) as spark
+                   list(coalesce(d2.papers, 0) / days.listed order by days.listing_date)
+                       as spark
             from shown as s
             cross join days
             left join topic_daily as d2
@@ -187,6 +240,13 @@ def load_digest_data(
         [listing_date, SPARKLINE_DAYS],
     ).fetchall()
     trends = [TrendRow(*row[:8], sparkline=row[8], bursting_since=row[9]) for row in trend_rows]
+    day_topics = sorted({t for p in papers for t in p.topics if t})
+    topic_labels = dict(
+        con.execute(
+            "select topic, label from topics where label is not null and list_contains($1, topic)",
+            [day_topics],
+        ).fetchall()
+    )
     (days_to_trends,) = con.execute(
         "select max(listing_days_to_trends) from topic_trends "
         "where as_of_date = $1 and status = 'cold_start'",
@@ -233,23 +293,76 @@ def load_digest_data(
         top_topics=top_topics,
         days_to_trends=days_to_trends,
         first_listing_day=first_listing_day,
+        topic_labels=topic_labels,
     )
 
 
 # ---------------------------------------------------------------------------- publish
 
 
+_ENTRY_FIELDS = {f.name for f in dataclasses.fields(FeedEntry)}
+
+
+def _read_entry(entry_file: Path) -> tuple[FeedEntry, str] | None:
+    """A stored feed entry and the digest hash it was made from; None if damaged or foreign.
+    Fields this version does not know (an older entry's whole-digest ``content_html``) are
+    dropped: the feed shows every entry as a summary."""
+    try:
+        raw = json.loads(entry_file.read_text(encoding="utf-8"))
+        digest_hash = str(raw.get("digest_sha256", ""))
+        fields = {k: v for k, v in raw.items() if k in _ENTRY_FIELDS}
+        fields["listing_date"] = dt.date.fromisoformat(fields["listing_date"])
+        fields["updated"] = dt.datetime.fromisoformat(fields["updated"])
+        fields["topics"] = tuple(str(t) for t in fields.get("topics") or ())
+        return FeedEntry(**fields), digest_hash
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def _write_feed(publish: Path, now: dt.datetime) -> Path:
-    entries = []
-    for entry_file in sorted(publish.glob("*/entry.json")):
-        try:
-            raw = json.loads(entry_file.read_text(encoding="utf-8"))
-            raw["listing_date"] = dt.date.fromisoformat(raw["listing_date"])
-            raw["updated"] = dt.datetime.fromisoformat(raw["updated"])
-            entries.append(FeedEntry(**raw))
-        except (ValueError, KeyError, TypeError):
-            continue  # a foreign or damaged entry never breaks the feed
-    return atomic_write_text(publish / "feed.xml", render_feed(entries, "", now))
+    """``feed.xml`` from every ``*/entry.json``; its ``updated`` is the newest entry's (so an
+    unchanged set of digests gives the same bytes), ``now`` without entries."""
+    entries = [e for e, _ in filter(None, map(_read_entry, sorted(publish.glob("*/entry.json"))))]
+    newest = max((e.updated for e in entries if e.updated), default=now, key=_utc)
+    return atomic_write_text(publish / "feed.xml", render_feed(entries, "", newest))
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _sha256(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        chunk = part.encode() if isinstance(part, str) else part
+        h.update(len(chunk).to_bytes(8, "big") + chunk)
+    return h.hexdigest()
+
+
+def _stable_message(path: Path, build: Callable[[dt.datetime], EmailMessage], now: dt.datetime):
+    """The message built with the ``Date`` of the ``.eml`` already at ``path`` when that gives
+    the very same bytes (the digest did not change), else built with ``now``."""
+    try:
+        old = path.read_bytes()
+        previous = email.message_from_bytes(old, policy=email.policy.default)
+        date = email.utils.parsedate_to_datetime(str(previous["Date"]))
+    except (OSError, TypeError, ValueError, IndexError):
+        return build(now)
+    message = build(date)
+    return message if message.as_bytes() == old else build(now)
+
+
+def _write_charts(folder: Path, charts: dict[str, Chart]) -> list[Path]:
+    """Write the charts (atomically) and remove those of an earlier run no longer shown."""
+    out = folder / "charts"
+    written = [atomic_write(out / c.name, c.png) for c in charts.values()]
+    if out.is_dir():
+        sweep_stale_tmp(out)
+        keep = {p.name for p in written}
+        for old in out.glob("*.png"):
+            if old.name not in keep:
+                old.unlink(missing_ok=True)
+    return written
 
 
 def publish_day(
@@ -260,9 +373,13 @@ def publish_day(
     watchlists: list[Watchlist] = (),
     normalize: Callable[[str], str] | None = None,
     smtp: SmtpSettings | None = None,
-    send: Callable[..., bool] = send_once,
+    *,
+    send_empty: bool = False,
 ) -> PublishResult:
-    """Write every publish artefact of one date; send e-mail when SMTP is configured."""
+    """Write every publish artefact of one date, then hand the e-mails to
+    :func:`transforms.mailer.deliver` (sent when ``smtp`` is set, once per date, recipients
+    and content; an empty day's only with ``send_empty``). ``result.deliveries`` says what
+    happened to each. Charts are written before the digest that shows them."""
     day = listing_date.isoformat()
     folder = publish / day
     result = PublishResult(folder)
@@ -284,10 +401,14 @@ def publish_day(
     result.rising, result.new = len(data.rising), len(data.new)
     result.bursting, result.days_to_trends = len(data.bursting), data.days_to_trends
     result.empty_reason = data.empty_reason
-    markdown, html = render_markdown(data), render_html(data)
+    charts = digest_charts(data)
+    markdown, html = render_markdown(data, charts), render_html(data, charts)
+    text = render_text(data)
     for stale in (publish, folder, publish / "outbox"):
         sweep_stale_tmp(stale)
     try:
+        result.charts = _write_charts(folder, charts)
+        result.files += result.charts
         result.files += [
             atomic_write_text(folder / "digest.md", markdown),
             atomic_write_text(folder / "digest.html", html),
@@ -296,28 +417,44 @@ def publish_day(
             _atomic_frame(folder / "topics.csv", topics, "csv"),
             _atomic_frame(folder / "topics.parquet", topics, "parquet"),
         ]
+        digest_hash = _sha256(markdown, html, *(c.png for c in charts.values()))
+        previous = _read_entry(folder / "entry.json")
         entry = feed_entry(data, f"{day}/digest.html", updated=now)
+        if previous and previous[1] == digest_hash and previous[0].updated:
+            # The digest did not change: its entry did not either (Atom's "updated").
+            entry = dataclasses.replace(entry, updated=previous[0].updated)
         payload = dataclasses.asdict(entry) | {
             "listing_date": day,
-            "updated": now.isoformat(),
+            "updated": entry.updated.isoformat(),
+            "digest_sha256": digest_hash,
         }
-        result.files.append(atomic_write_text(folder / "entry.json", json.dumps(payload)))
+        result.files.append(
+            atomic_write_text(folder / "entry.json", json.dumps(payload, sort_keys=True))
+        )
         result.files.append(_write_feed(publish, now))
 
         recipients = list(smtp.recipients) if smtp else [DEFAULT_RECIPIENT]
         sender = smtp.sender if smtp else DEFAULT_RECIPIENT
-        mails = [(f"{day}.eml", build_message(data, html, markdown, sender, recipients))]
+        images = chart_map(charts)
+        outbox = publish / "outbox"
+        plans: list[tuple[str, list[str], str | None]] = [(f"{day}.eml", recipients, None)]
         for watchlist in watchlists:
             if watchlist.recipients and watchlist.name in data.watch_hits:
                 subject = f"papertrends · {day} · watchlist {watchlist.name}: " + (
                     f"{len(data.watch_hits[watchlist.name])} matching paper(s)"
                 )
-                message = build_message(
-                    data, html, markdown, sender, list(watchlist.recipients), subject
+                name = f"{day}--{_slug(watchlist.name)}.eml"
+                plans.append((name, list(watchlist.recipients), subject))
+        mails: list[tuple[str, EmailMessage]] = []
+        for name, rcpts, subject in plans:
+
+            def build(date: dt.datetime, rcpts=rcpts, subject=subject) -> EmailMessage:
+                return build_message(
+                    data, html, text, sender, rcpts, subject, date=date, charts=images
                 )
-                mails.append((f"{day}--{_slug(watchlist.name)}.eml", message))
-        outbox = publish / "outbox"
-        for name, message in mails:
+
+            message = _stable_message(outbox / name, build, now)
+            mails.append((name, message))
             result.emails_written.append(write_eml(message, outbox / name))
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -327,14 +464,14 @@ def publish_day(
             reason += " (a folder is where a file should be)"
         raise PublishError(f"cannot write to {exc.filename or publish}: {reason}") from None
 
-    if smtp is not None:
-        for _, message in mails:
-            recipients = [a.strip() for a in message["To"].split(",")]
-            key = ledger_key(listing_date, recipients)
-            if send(message, smtp, outbox / "sent.json", key):
-                result.emails_sent += 1
-            else:
-                result.emails_skipped += 1
+    result.deliveries = deliver(
+        mails,
+        smtp,
+        outbox / "sent.json",
+        listing_date=listing_date,
+        empty=data.is_empty,
+        send_empty=send_empty,
+    )
     return result
 
 

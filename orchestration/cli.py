@@ -528,6 +528,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def digest_email_outcome(home: env.Home, listing_date: dt.date) -> str:
+    """What the run did with the date's digest e-mail ("sent to 2", "already sent", "not
+    configured (...)"): the ``email_outcome`` of the digest's latest materialization of that
+    date in the home's Dagster instance (the run just finished: it succeeded, and every CLI
+    run materializes the digest of its last date)."""
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    records_filter = AssetRecordsFilter(
+        asset_key=AssetKey(["digest"]), asset_partitions=[listing_date.isoformat()]
+    )
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        records = instance.fetch_materializations(records_filter, limit=1).records
+    if not records or records[0].asset_materialization is None:
+        return "unknown (no digest was published)"
+    outcome = records[0].asset_materialization.metadata.get("email_outcome")
+    return str(outcome.value) if outcome is not None else "unknown"
+
+
 def summary(home: env.Home, listing_date: dt.date) -> str:
     day = listing_date.isoformat()
     _, rows = run_query(
@@ -543,6 +561,7 @@ def summary(home: env.Home, listing_date: dt.date) -> str:
         + (" (see raw.rejected_records)" if rejected else ""),
         f"warehouse: {home.warehouse} ({papers} papers in total)",
         f"digest: {home.publish / day / 'digest.html'} (and digest.md, feed.xml, outbox/)",
+        f"e-mail: {digest_email_outcome(home, listing_date)}",
         f"dagster home: {home.dagster_home} (runs show in `make dev`)",
         'query it:  papertrends query "select title, code_url from papers limit 5"',
     ]

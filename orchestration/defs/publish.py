@@ -9,6 +9,7 @@ from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
 from transforms.digest import load_watchlists
 from transforms.keyphrases import normalize_keyphrase
+from transforms.mailer import ALREADY_SENT, SENT, Delivery, MailError, describe_deliveries
 from transforms.publish import PublishError, publish_day
 
 DIGEST = dg.AssetKey(["digest"])
@@ -35,7 +36,11 @@ DIGEST = dg.AssetKey(["digest"])
 def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet (keyword
     trends), topics.csv/.parquet (topic trends), the Atom feed, and the e-mail in
-    ``publish/outbox/`` (sent once when SMTP is configured).
+    ``publish/outbox/`` (sent when SMTP is configured, once per date, recipients and content;
+    an empty day only with PAPERTRENDS_SEND_EMPTY=1). The metadata says what happened to each
+    e-mail (``email``: "2026-12-01.eml: sent to 2"), in one line (``email_outcome``, which the
+    CLI prints) and as counts. An e-mail that cannot be sent fails the asset with one line;
+    what was sent before is recorded and not sent again by the retry.
 
     Runs only when the blocking Great Expectations checks upstream passed. An empty day
     gets a digest that says why it is empty. A backfill publishes (and e-mails) the digest
@@ -48,7 +53,11 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     except ValueError as exc:
         context.log.warning(f"watchlists ignored: {exc}")
         watchlists = []
-    smtp = env.smtp_settings()
+    try:
+        smtp = env.smtp_settings()
+        send_empty = env.send_empty()
+    except ValueError as exc:
+        raise dg.Failure(description=f"e-mail settings: {exc}") from None
     results = []
     try:
         with papertrends.connect(read_only=True) as con:
@@ -62,11 +71,20 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
                         watchlists,
                         normalize_keyphrase,
                         smtp,
+                        send_empty=send_empty,
                     )
                 )
     except PublishError as exc:
         raise dg.Failure(description=f"publishing failed: {exc}") from None
+    except MailError as exc:
+        raise dg.Failure(
+            description=f"e-mail not sent: {exc}",
+            metadata={"email_sent_before_the_failure": _email_lines(exc.deliveries)},
+        ) from None
     last = results[-1]
+    deliveries = [d for r in results for d in r.deliveries]
+    sent = sum(d.outcome == SENT for d in deliveries)
+    already = sum(d.outcome == ALREADY_SENT for d in deliveries)
     markdown = (last.folder / "digest.md").read_text(encoding="utf-8")
     return dg.MaterializeResult(
         metadata={
@@ -84,12 +102,20 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
             "bursting_topics": last.bursting,
             "empty_reason": last.empty_reason or "",
             "emails_written": sum(len(r.emails_written) for r in results),
-            "emails_sent": sum(r.emails_sent for r in results),
-            "emails_already_sent": sum(r.emails_skipped for r in results),
+            "email": _email_lines(deliveries),
+            "email_outcome": describe_deliveries(deliveries),
+            "emails_sent": sent,
+            "emails_already_sent": already,
+            "emails_not_sent": len(deliveries) - sent - already,
             "smtp": "configured" if smtp else "not configured (outbox only)",
             "preview": dg.MetadataValue.md("\n".join(markdown.splitlines()[:40])),
         }
     )
+
+
+def _email_lines(deliveries: tuple[Delivery, ...] | list[Delivery]) -> str:
+    """``"2026-12-01.eml: sent to 2"``, one line per e-mail."""
+    return "\n".join(f"{d.name}: {d.describe()}" for d in deliveries) or "no e-mail"
 
 
 defs = dg.Definitions(assets=[digest])

@@ -1,0 +1,126 @@
+"""The digest e-mail end to end: one real `papertrends run` with a local SMTP server
+(aiosmtpd on 127.0.0.1), then the publish step again on the warehouse it built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestration import env
+from tests.conftest import sample_cards, write_listing
+from transforms.mailer import SmtpSettings
+from transforms.publish import publish_day
+from transforms.warehouse import connect_warehouse
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+
+DAY = dt.date(2026, 11, 2)
+EMPTY_DAY = dt.date(2026, 11, 3)  # no listing landed
+RCPTS = ["alice@example.org", "bob@example.org"]
+MAIL_ENV = {k for k in os.environ if k.startswith(("PAPERTRENDS_SMTP_", "PAPERTRENDS_DIGEST_"))}
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((sorted(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Capture, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = Capture()
+    ctl = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield handler, port
+    finally:
+        ctl.stop()
+
+
+def _digest_metadata(home: env.Home, day: dt.date) -> dict[str, object]:
+    from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        (record,) = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey(["digest"]), asset_partitions=[day.isoformat()]),
+            limit=1,
+        ).records
+    return {k: v.value for k, v in record.asset_materialization.metadata.items()}
+
+
+@pytest.mark.slow
+def test_a_run_sends_the_digest_once_and_says_so(smtp, tmp_path: Path) -> None:
+    server, port = smtp
+    home = env.home(tmp_path / "home")
+    page = write_listing(tmp_path / "inbox" / "page.txt", sample_cards()[:12])
+    environ = {k: v for k, v in os.environ.items() if k not in MAIL_ENV}
+    environ.pop("DAGSTER_HOME", None)
+    environ.pop("PAPERTRENDS_SEND_EMPTY", None)
+    environ |= {
+        "PAPERTRENDS_HOME": str(home.root),
+        "PAPERTRENDS_SMTP_HOST": "127.0.0.1",
+        "PAPERTRENDS_SMTP_PORT": str(port),
+        "PAPERTRENDS_DIGEST_TO": ", ".join(RCPTS),
+    }
+    exe = Path(sys.executable).with_name("papertrends")
+    proc = subprocess.run(
+        [str(exe), "run", "--listing", str(page), "--date", DAY.isoformat()],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    # the run says what happened, in its output and in the digest's metadata
+    assert "e-mail: sent to 2" in proc.stdout.splitlines(), proc.stdout
+    meta = _digest_metadata(home, DAY)
+    assert meta["email"] == f"{DAY}.eml: sent to 2"
+    assert meta["email_outcome"] == "sent to 2"
+    assert (meta["emails_sent"], meta["emails_already_sent"], meta["emails_not_sent"]) == (1, 0, 0)
+
+    assert len(server.messages) == 1
+    rcpt_tos, msg = server.messages[0]
+    assert rcpt_tos == RCPTS and msg["X-Papertrends-Digest"] == DAY.isoformat()
+    ledger = home.publish / "outbox" / "sent.json"
+    (key,) = json.loads(ledger.read_text())["sent"]
+    assert key.startswith(f"{DAY}|{','.join(RCPTS)}|sha256:")
+
+    settings = SmtpSettings(host="127.0.0.1", port=port, recipients=tuple(RCPTS), timeout=10)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    with connect_warehouse(home.warehouse, read_only=True) as con:
+        # the schedule runs the same date again: the real renderings give the same content,
+        # so nothing is sent (the Date and Message-ID headers do not count)
+        again = publish_day(con, home.publish, DAY, later, smtp=settings)
+        assert [(d.name, d.outcome) for d in again.deliveries] == [(f"{DAY}.eml", "already sent")]
+        assert len(server.messages) == 1
+
+        # a date with no listing yet: not sent by default, nothing recorded
+        empty = publish_day(con, home.publish, EMPTY_DAY, later, smtp=settings)
+        assert [d.outcome for d in empty.deliveries] == ["empty day: not sent"]
+        assert len(server.messages) == 1
+        assert len(json.loads(ledger.read_text())["sent"]) == 1
+
+        # PAPERTRENDS_SEND_EMPTY=1: the "no papers" mail is sent, once
+        for expected in ("sent", "already sent"):
+            empty = publish_day(con, home.publish, EMPTY_DAY, later, smtp=settings, send_empty=True)
+            assert [d.outcome for d in empty.deliveries] == [expected]
+        assert len(server.messages) == 2
+        assert "no papers" in server.messages[1][1]["Subject"]

@@ -53,8 +53,10 @@ create table topic_daily (listing_date date, topic varchar, papers integer,
     papers_listed integer);
 create table topic_trends (as_of_date date, topic varchar, papers_current integer,
     papers_reference integer, share_current double, share_reference double,
-    z_score double, status varchar, bursting_since date, listing_days_to_trends integer);
-create table keyword_trends (as_of_date date, keyphrase_norm varchar, z_score double);
+    z_score double, status varchar, bursting_since date, listing_days_to_trends integer,
+    built_at timestamp default now());
+create table keyword_trends (as_of_date date, keyphrase_norm varchar, z_score double,
+    built_at timestamp default now());
 """
 
 
@@ -104,11 +106,11 @@ def small_warehouse(upvotes: bool = False, extra_paper: bool = False):
         )
     con.execute(
         "insert into topic_trends values "
-        "(?, 'flow matching', 23, 10, 0.25, 0.1, 3.1, 'rising', null, null), "
-        "(?, 'diffusion model', 60, 90, 0.75, 0.9, -1.0, 'steady', null, null)",
+        "(?, 'flow matching', 23, 10, 0.25, 0.1, 3.1, 'rising', null, null, now()), "
+        "(?, 'diffusion model', 60, 90, 0.75, 0.9, -1.0, 'steady', null, null, now())",
         [W3, W3],
     )
-    con.execute("insert into keyword_trends values (?, 'flow matching', 3.1)", [W3])
+    con.execute("insert into keyword_trends values (?, 'flow matching', 3.1, now())", [W3])
     return con
 
 
@@ -159,8 +161,11 @@ def test_publish_day_writes_charts_and_a_cid_email_and_a_rerun_changes_no_byte(
     with small_warehouse() as con:
         first = publish_day(con, publish, W3, NOW)
         before = _files(publish)
+        # dbt rebuilt the trend tables without changing them: only built_at moved
+        for table in ("topic_trends", "keyword_trends"):
+            con.execute(f"update {table} set built_at = built_at + interval 1 hour")
         again = publish_day(con, publish, W3, NOW + dt.timedelta(hours=5))
-    assert _files(publish) == before  # feed, entry, .eml and charts included
+    assert _files(publish) == before  # feed, entry, .eml, charts and exports included
     day = publish / W3.isoformat()
     charts = sorted(p.name for p in (day / "charts").iterdir())
     assert len(charts) == 2 and "overview.png" in charts  # a sparkline and the overview

@@ -384,13 +384,16 @@ def publish_day(
     folder = publish / day
     result = PublishResult(folder)
     data = load_digest_data(con, listing_date, list(watchlists), normalize)
+    # The exports leave out built_at (when dbt last rebuilt the row): a rebuild that changes
+    # nothing else publishes the same bytes.
     trends = con.execute(
-        "select * from keyword_trends where as_of_date = $1 order by z_score desc, keyphrase_norm",
+        "select * exclude (built_at) from keyword_trends where as_of_date = $1 "
+        "order by z_score desc, keyphrase_norm",
         [listing_date],
     ).pl()
     topics = con.execute(
         """
-        select t.as_of_date, t.topic, tp.label, t.* exclude (as_of_date, topic)
+        select t.as_of_date, t.topic, tp.label, t.* exclude (as_of_date, topic, built_at)
         from topic_trends as t left join topics as tp using (topic)
         where t.as_of_date = $1
         order by t.z_score desc, t.topic

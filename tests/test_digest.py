@@ -537,6 +537,20 @@ def test_text_part_reads_alone() -> None:
         i = text.index(p.title)
         assert f"<{p.url}>" in text[i : i + len(p.title) + 80], p.title
     assert "<https://github.com/lab3/repo-3>" in text
+    # one line per paper without a card, under its topic, with its link on that line
+    view = digest_view(data)
+    lines = text.splitlines()
+    for g in view.groups:
+        start = lines.index(f"{g.label} ({len(g.papers)})")
+        assert lines[start + 1 : start + 1 + len(g.papers)] == [
+            f"  - {p.title} <{p.url}>" for p in g.papers
+        ]
+    # without a page, a line has no link (a search URL spelled out is noise in plain text)
+    bare = dataclasses.replace(data, papers=[dataclasses.replace(p, url=None) for p in data.papers])
+    bare_lines = render_text(bare).splitlines()
+    more = bare_lines[bare_lines.index("MORE PAPERS (25, by topic)") :]
+    assert sum(line.startswith("  - ") for line in more) == 25
+    assert not any("<http" in line for line in more if line.startswith("  - "))
     assert all(len(line) <= 160 for line in text.splitlines() if "<http" not in line)
 
 

@@ -83,3 +83,29 @@ def test_data_tests_of_per_date_models_read_the_dates_a_run_rebuilt(
     assert unique_test_passes()
     insert("2026-11-03", "diffusion", "2026-11-02 07:00")  # survived this run's rebuild
     assert not unique_test_passes()
+
+
+def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, tmp_path):
+    """One not_null_columns test per model stands for a not_null test per column: a clean
+    row passes, a null in any listed column fails, a null elsewhere does not."""
+    with duckdb.connect(str(home.warehouse)) as con:
+        ensure_raw_schema(con)
+    target = str(tmp_path / "target")
+    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
+    assert built.returncode == 0, built.stdout[-2000:]
+
+    def passes(z_score: float | None, status: str | None, share: float | None) -> bool:
+        with duckdb.connect(str(home.warehouse)) as con:
+            con.execute("delete from keyword_trends")
+            con.execute(
+                "insert into keyword_trends (as_of_date, keyphrase_norm, z_score, status, "
+                "share_current, built_at) values ('2026-11-03', 'diffusion', ?, ?, ?, now())",
+                [z_score, status, share],
+            )
+        select = "keyword_trends,test_name:not_null_columns"
+        return _dbt("test", "--select", select, target=target).returncode == 0
+
+    assert passes(1.5, "steady", 0.1)
+    assert not passes(None, "steady", 0.1)
+    assert not passes(1.5, None, 0.1)
+    assert passes(1.5, "steady", None)  # share_current is not declared not null

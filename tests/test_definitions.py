@@ -39,7 +39,10 @@ def test_graph_has_ingest_and_dbt_assets_connected() -> None:
     upstream = graph.get(dg.AssetKey(["staging", "stg_raw__listings"])).parent_keys
     assert dg.AssetKey(["raw", "listings"]) in upstream
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"unique_papers_paper_id", "not_null_papers_paper_id"} <= checks
+    not_null = (
+        "not_null_columns_papers_paper_id__title__abstract__first_listed__last_listed__times_listed"
+    )
+    assert {"unique_papers_paper_id", not_null} <= checks
 
 
 def test_schedule_requests_the_days_partition() -> None:

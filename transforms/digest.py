@@ -999,7 +999,7 @@ class FeedEntry:
     """One digest in the feed: a summary and a link to it, not the digest itself.
 
     ``href``: the digest's HTML, relative to the feed base URL (or absolute). ``summary``:
-    the numbers and top topics in one line; ``topics``: the labels of its top topics.
+    the numbers and top topics in one line; ``papers``: how many papers the digest lists.
     ``updated``: when the digest last changed (defaults to ``now``)."""
 
     listing_date: dt.date
@@ -1008,10 +1008,6 @@ class FeedEntry:
     href: str
     updated: dt.datetime | None = None
     papers: int = 0
-    topics: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "topics", tuple(self.topics or ()))
 
 
 def feed_entry(data: DigestData, href: str, updated: dt.datetime | None = None) -> FeedEntry:
@@ -1019,7 +1015,7 @@ def feed_entry(data: DigestData, href: str, updated: dt.datetime | None = None) 
     ones, or the day's top topics on a cold start) as summary."""
     num = data.numbers
     if data.is_empty:
-        summary, topics = _empty_text(data), []
+        summary = _empty_text(data)
     else:
         new = "all new: first listing day" if data.first_listing_day else f"{num.new_papers} new"
         summary = f"{_plural(num.papers, 'paper')} ({new}), {_plural(num.keyphrases, 'keyphrase')}."
@@ -1038,7 +1034,6 @@ def feed_entry(data: DigestData, href: str, updated: dt.datetime | None = None) 
         href=href,
         updated=updated,
         papers=int(num.papers or len(data.papers)),
-        topics=tuple(topics),
     )
 
 
@@ -1081,7 +1076,6 @@ def render_feed(
             "link": urljoin(feed_url_base, e.href),
             "summary": _clean(e.summary),
             "papers": int(e.papers),
-            "topics": [_clean(t) for t in e.topics if _clean(t)],
         }
         for e in chosen
     ]

@@ -313,7 +313,6 @@ def _read_entry(entry_file: Path) -> tuple[FeedEntry, str] | None:
         fields = {k: v for k, v in raw.items() if k in _ENTRY_FIELDS}
         fields["listing_date"] = dt.date.fromisoformat(fields["listing_date"])
         fields["updated"] = dt.datetime.fromisoformat(fields["updated"])
-        fields["topics"] = tuple(str(t) for t in fields.get("topics") or ())
         return FeedEntry(**fields), digest_hash
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -38,6 +38,7 @@ import email.utils
 import functools
 import hashlib
 import re
+import textwrap
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -937,6 +938,18 @@ def _finalize_text(value: Any) -> Any:
     return _CONTROL.sub("", "" if value is None else str(value))
 
 
+def _wrap(text: str, width: int = 76, indent: str = "") -> str:
+    """Text filter ``wrap``: lines of at most ``width`` characters where words allow (a word
+    is never cut, so a title or phrase stays searchable), continuation lines indented."""
+    return textwrap.fill(
+        str(text),
+        width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 @functools.cache
 def _environment(kind: str) -> jinja2.Environment:
     common: dict[str, Any] = dict(
@@ -956,6 +969,7 @@ def _environment(kind: str) -> jinja2.Environment:
         env.filters["mdcode"] = lambda s: Markup(_md_code(s))
     else:
         env = jinja2.Environment(autoescape=False, finalize=_finalize_text, **common)
+        env.filters["wrap"] = _wrap
     env.filters["plural"] = _plural
     return env
 

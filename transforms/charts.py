@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,15 @@ def _plain(text: str, limit: int = 38) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text.replace("$", r"\$")
+
+
+def _legend_label(text: str, width: int = 24) -> str:
+    """A legend entry beside the overview: at most two lines of ``width`` characters
+    (cut with an ellipsis beyond), so "natural language processing" is shown whole."""
+    lines = textwrap.wrap(_plain(text, 2 * width), width, break_on_hyphens=False) or [""]
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: width - 1].rstrip() + "…"]
+    return "\n".join(lines)
 
 
 def _figure(size: tuple[int, int]) -> Figure:
@@ -200,7 +210,7 @@ def overview_png(series: Sequence[tuple[str, Sequence[float]]]) -> bytes:
                 ys,
                 color=PALETTE[i % len(PALETTE)],
                 linewidth=1.6 * SCALE,
-                label=_plain(label, 26),
+                label=_legend_label(label),
             )
         top = top * 1.1 or 0.01
         ax.set_ylim(0, top)

@@ -25,7 +25,7 @@ defs = dg.Definitions.merge(
             "dbt": DbtCliResource(
                 project_dir=str(env.DBT_PROJECT_DIR),
                 profiles_dir=str(env.DBT_PROJECT_DIR),
-                dbt_executable=env.DBT_EXECUTABLE,
+                dbt_executable=env.PIPELINE_DBT_EXECUTABLE,
             ),
         }
     ),

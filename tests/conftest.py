@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -51,3 +56,53 @@ def write_listing(path: Path, cards: list[tuple[str, str]], header: bool = True)
 
 def land(home: env.Home, day: dt.date, name: str, cards: list[tuple[str, str]]) -> Path:
     return write_listing(home.landing / day.isoformat() / name, cards)
+
+
+# ---------------------------------------------------------------------------- SMTP
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: email.message.EmailMessage
+
+
+@dataclass
+class Capture:
+    """aiosmtpd handler keeping every delivered message (recipients @refused.example are
+    refused with a 550)."""
+
+    messages: list[Received] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.endswith("@refused.example"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Capture, int]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, no AUTH: (its handler, its port)."""
+    from aiosmtpd.controller import Controller
+
+    handler = Capture()
+    port = free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        yield handler, port
+    finally:
+        ctl.stop()

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,36 +18,12 @@ from transforms.mailer import SmtpSettings
 from transforms.publish import publish_day
 from transforms.warehouse import connect_warehouse
 
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+pytest.importorskip("aiosmtpd.controller")
 
 DAY = dt.date(2026, 11, 2)
 EMPTY_DAY = dt.date(2026, 11, 3)  # no listing landed
 RCPTS = ["alice@example.org", "bob@example.org"]
 MAIL_ENV = {k for k in os.environ if k.startswith(("PAPERTRENDS_SMTP_", "PAPERTRENDS_DIGEST_"))}
-
-
-class Capture:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.append((sorted(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Capture, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    handler = Capture()
-    ctl = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield handler, port
-    finally:
-        ctl.stop()
 
 
 def _digest_metadata(home: env.Home, day: dt.date) -> dict[str, object]:
@@ -97,8 +69,9 @@ def test_a_run_sends_the_digest_once_and_says_so(smtp, tmp_path: Path) -> None:
     assert (meta["emails_sent"], meta["emails_already_sent"], meta["emails_not_sent"]) == (1, 0, 0)
 
     assert len(server.messages) == 1
-    rcpt_tos, msg = server.messages[0]
-    assert rcpt_tos == RCPTS and msg["X-Papertrends-Digest"] == DAY.isoformat()
+    received = server.messages[0]
+    assert sorted(received.rcpt_tos) == RCPTS
+    assert received.message["X-Papertrends-Digest"] == DAY.isoformat()
     ledger = home.publish / "outbox" / "sent.json"
     (key,) = json.loads(ledger.read_text())["sent"]
     assert key.startswith(f"{DAY}|{','.join(RCPTS)}|sha256:")
@@ -123,4 +96,4 @@ def test_a_run_sends_the_digest_once_and_says_so(smtp, tmp_path: Path) -> None:
             empty = publish_day(con, home.publish, EMPTY_DAY, later, smtp=settings, send_empty=True)
             assert [d.outcome for d in empty.deliveries] == [expected]
         assert len(server.messages) == 2
-        assert "no papers" in server.messages[1][1]["Subject"]
+        assert "no papers" in server.messages[1].message["Subject"]

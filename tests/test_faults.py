@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ import polars as pl
 import pytest
 
 from orchestration import env
-from tests.conftest import sample_cards, write_listing
+from tests.conftest import free_port, sample_cards, write_listing
 from transforms.warehouse import connect_warehouse, warehouse_lock
 
 D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -322,12 +321,6 @@ def event_log_text(home: env.Home) -> str:
 # ---------------------------------------------------------------------------- SMTP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class MailServer:
     port: int
@@ -341,7 +334,7 @@ def smtp_server(accept_password: str | None) -> Iterator[MailServer]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    server = MailServer(_free_port(), [], [])
+    server = MailServer(free_port(), [], [])
 
     class Handler:
         async def handle_DATA(self, srv, session, envelope) -> str:

@@ -7,10 +7,8 @@ import email
 import email.policy
 import email.utils
 import json
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,39 +38,10 @@ from transforms.mailer import (
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
 
+from tests.conftest import Capture, free_port  # noqa: E402
+
 DAY = dt.date(2026, 11, 28)
 PASSWORD = "s3cret-Pa55word!"
-
-
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    message: email.message.EmailMessage
-
-
-@dataclass
-class Capture:
-    """aiosmtpd handler keeping every delivered message."""
-
-    messages: list[Received] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.endswith("@refused.example"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -86,21 +55,9 @@ def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResul
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Capture, int]]:
-    handler = Capture()
-    port = _free_port()
-    ctl = aiosmtpd_controller.Controller(handler, hostname="127.0.0.1", port=port)
-    ctl.start()
-    try:
-        yield handler, port
-    finally:
-        ctl.stop()
-
-
-@pytest.fixture
 def smtp_auth() -> Iterator[tuple[Capture, int]]:
     handler = Capture()
-    port = _free_port()
+    port = free_port()
     ctl = aiosmtpd_controller.Controller(
         handler,
         hostname="127.0.0.1",
@@ -213,7 +170,7 @@ def test_starttls_unsupported_is_a_mail_error(smtp, tmp_path: Path) -> None:
 
 
 def test_connection_refused_is_a_mail_error(tmp_path: Path) -> None:
-    s = _settings(_free_port(), ("a@example.org",), user="u", password=PASSWORD)
+    s = _settings(free_port(), ("a@example.org",), user="u", password=PASSWORD)
     with pytest.raises(MailError) as err:
         send_once(_message(["a@example.org"]), s, tmp_path / "l.json", "k")
     msg = str(err.value)
@@ -481,7 +438,7 @@ def test_deliver_corrupt_ledger_is_one_line(smtp, tmp_path: Path) -> None:
 
 def test_deliver_smtp_down_records_nothing(tmp_path: Path) -> None:
     ledger = tmp_path / "sent.json"
-    settings = _settings(_free_port(), tuple(RCPTS), user="bot", password=PASSWORD)
+    settings = _settings(free_port(), tuple(RCPTS), user="bot", password=PASSWORD)
     with pytest.raises(MailError) as err:
         _deliver([("d.eml", _mail(RCPTS))], settings, ledger)
     text = str(err.value)

@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "data" / "samples" / "hf_papers_sequence.txt"
@@ -282,8 +283,9 @@ def _size(home_root: Path) -> int:
 # ---------------------------------------------------------------------------- worker
 
 
-def worker(args: argparse.Namespace) -> None:
-    """Build one history in a fresh home; write the figures as JSON to args.out."""
+def _open_home(args: argparse.Namespace) -> tuple[Path, Any]:
+    """The worker's home (args.home), set in the environment before ``orchestration`` is
+    imported: (its root, its env.Home)."""
     root = Path(args.home).resolve()
     os.environ["PAPERTRENDS_HOME"] = str(root)
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
@@ -292,6 +294,12 @@ def worker(args: argparse.Namespace) -> None:
 
     home = env.home(root).ensure()
     env.export_for_subprocesses(home)
+    return root, home
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Build one history in a fresh home; write the figures as JSON to args.out."""
+    root, home = _open_home(args)
 
     t = time.perf_counter()
     gen = Generator(load_sources([Path(p) for p in args.sources]), args.seed)
@@ -341,14 +349,7 @@ def worker(args: argparse.Namespace) -> None:
 def daily_worker(args: argparse.Namespace) -> None:
     """The days after the backfill, in a fresh process (see the module docstring): the new
     day (timed), two more, then the sizes and the rising query; adds them to args.out."""
-    root = Path(args.home).resolve()
-    os.environ["PAPERTRENDS_HOME"] = str(root)
-    os.environ["DAGSTER_HOME"] = str(root / "dagster")
-    sys.path.insert(0, str(REPO_ROOT))
-    from orchestration import env
-
-    home = env.home(root).ensure()
-    env.export_for_subprocesses(home)
+    root, home = _open_home(args)
     from orchestration.cli import connect_read_only, ensure_dbt_manifest, materialize
     from orchestration.defs.fetch import fetch_run_config
 

@@ -272,10 +272,14 @@ def _locked(ledger: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _envelope_recipients(message: EmailMessage, settings: SmtpSettings) -> list[str]:
+def _message_recipients(message: EmailMessage) -> tuple[str, ...]:
+    """The addresses of the message's To, Cc and Bcc headers."""
     fields = [v for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
-    addrs = [a for _, a in getaddresses([str(f) for f in fields]) if a]
-    return addrs or list(settings.recipients)
+    return tuple(a for _, a in getaddresses([str(f) for f in fields]) if a)
+
+
+def _envelope_recipients(message: EmailMessage, settings: SmtpSettings) -> list[str]:
+    return list(_message_recipients(message)) or list(settings.recipients)
 
 
 def _one_line(text: str, secret: str | None) -> str:
@@ -351,11 +355,6 @@ def _send_and_record(
             "a retry would send it again"
         ) from None
     return to_addrs, sorted(refused or {})
-
-
-def _message_recipients(message: EmailMessage) -> tuple[str, ...]:
-    fields = [v for h in ("To", "Cc", "Bcc") for v in message.get_all(h, [])]
-    return tuple(a for _, a in getaddresses([str(f) for f in fields]) if a)
 
 
 def deliver(

@@ -52,6 +52,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from transforms.hashing import sha256_parts
 from transforms.latex import decode_latex
 
 __all__ = [
@@ -1167,10 +1168,7 @@ def build_message(
         cid = f"chart-{hashlib.sha256(name.encode()).hexdigest()[:10]}.{day}@{_EMAIL_DOMAIN}"
         html = html.replace(ref, f'src="cid:{cid}"')
         images.append((name, cid, _chart_bytes(charts[name])))
-    content = hashlib.sha256()
-    for chunk in (text.encode(), html.encode(), *(png for _, _, png in images)):
-        content.update(len(chunk).to_bytes(8, "big") + chunk)
-    digest = content.hexdigest()
+    digest = sha256_parts([text, html, *(png for _, _, png in images)])
 
     msg = EmailMessage(policy=email.policy.SMTP)
     msg["From"] = sender

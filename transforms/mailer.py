@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import smtplib
@@ -46,6 +45,7 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from transforms.files import atomic_write
+from transforms.hashing import sha256_parts
 
 __all__ = [
     "ALREADY_SENT",
@@ -208,12 +208,7 @@ def content_hash(message: EmailMessage) -> str:
         cid = str(part.get("Content-ID", "")).strip().strip("<>").strip()
         if cid:
             cids[cid] = f"part-{i}"
-    h = hashlib.sha256()
-
-    def feed(chunk: bytes) -> None:
-        h.update(len(chunk).to_bytes(8, "big") + chunk)
-
-    feed(" ".join(str(message.get("Subject", "")).split()).encode())
+    chunks: list[str | bytes] = [" ".join(str(message.get("Subject", "")).split())]
     for part in leaves:
         body = part.get_payload(decode=True) or b""
         if part.get_content_maintype() == "text":
@@ -222,10 +217,8 @@ def content_hash(message: EmailMessage) -> str:
             for cid, label in sorted(cids.items(), key=lambda kv: -len(kv[0])):
                 text = text.replace(cid, label)
             body = text.encode()
-        feed(part.get_content_type().encode())
-        feed(str(part.get_filename() or "").encode())
-        feed(body)
-    return f"sha256:{h.hexdigest()[:24]}"
+        chunks += [part.get_content_type(), str(part.get_filename() or ""), body]
+    return f"sha256:{sha256_parts(chunks)[:24]}"
 
 
 def write_eml(message: EmailMessage, path: str | Path) -> Path:

@@ -32,7 +32,6 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
-import hashlib
 import json
 import os
 import time
@@ -63,6 +62,7 @@ from transforms.digest import (
     render_text,
 )
 from transforms.files import atomic_write
+from transforms.hashing import sha256_parts
 from transforms.mailer import ALREADY_SENT, SENT, Delivery, SmtpSettings, deliver, write_eml
 from transforms.warehouse import empty_day_reason
 
@@ -330,14 +330,6 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _sha256(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        chunk = part.encode() if isinstance(part, str) else part
-        h.update(len(chunk).to_bytes(8, "big") + chunk)
-    return h.hexdigest()
-
-
 def _stable_message(path: Path, build: Callable[[dt.datetime], EmailMessage], now: dt.datetime):
     """The message built with the ``Date`` of the ``.eml`` already at ``path`` when that gives
     the very same bytes (the digest did not change), else built with ``now``."""
@@ -419,7 +411,7 @@ def publish_day(
             _atomic_frame(folder / "topics.csv", topics, "csv"),
             _atomic_frame(folder / "topics.parquet", topics, "parquet"),
         ]
-        digest_hash = _sha256(markdown, html, *(c.png for c in charts.values()))
+        digest_hash = sha256_parts([markdown, html, *(c.png for c in charts.values())])
         previous = _read_entry(folder / "entry.json")
         entry = feed_entry(data, f"{day}/digest.html", updated=now)
         if previous and previous[1] == digest_hash and previous[0].updated:

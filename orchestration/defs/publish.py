@@ -9,7 +9,7 @@ from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
 from transforms.digest import load_watchlists
 from transforms.keyphrases import normalize_keyphrase
-from transforms.mailer import ALREADY_SENT, SENT, Delivery, MailError, describe_deliveries
+from transforms.mailer import Delivery, MailError, describe_deliveries
 from transforms.publish import PublishError, publish_day
 
 DIGEST = dg.AssetKey(["digest"])
@@ -83,8 +83,8 @@ def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
         ) from None
     last = results[-1]
     deliveries = [d for r in results for d in r.deliveries]
-    sent = sum(d.outcome == SENT for d in deliveries)
-    already = sum(d.outcome == ALREADY_SENT for d in deliveries)
+    sent = sum(r.emails_sent for r in results)
+    already = sum(r.emails_skipped for r in results)
     markdown = (last.folder / "digest.md").read_text(encoding="utf-8")
     return dg.MaterializeResult(
         metadata={

@@ -584,13 +584,16 @@ class PaperView:
     anchor: str
     title: str
     url: str  # the paper's page, else a search for its title
-    url_is_search: bool
     page: str | None  # the paper's page only (the text part spells out no search links)
     code_url: str | None
     new: bool
     upvotes: int | None
     tags: tuple[TagView, ...]
     snippet: str
+
+    @property
+    def url_is_search(self) -> bool:
+        return self.page is None
 
 
 @dataclass(frozen=True)
@@ -733,7 +736,6 @@ def _paper_view(
         anchor=f"p-{int(p.rank)}",
         title=_clean(p.title) or "(untitled)",
         url=url or _search_url(p.title or "", p.source or ""),
-        url_is_search=url is None,
         page=url,
         code_url=safe_url(p.code_url),
         new=bool(p.is_new and badge),

@@ -17,15 +17,15 @@ import argparse
 import base64
 import io
 import math
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
+
+from transforms.files import atomic_write
 
 WAIT_S = 15.0
 
@@ -115,19 +115,6 @@ def screenshot(driver: webdriver.Chrome, max_height: int = 0, colors: int = 256)
     return _compress(base64.b64decode(shot["data"]), colors)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("page", type=Path, help="the digest.html to render")
@@ -152,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         png = screenshot(driver, args.max_height, args.colors)
     finally:
         driver.quit()
-    write_atomically(args.out, png)
+    atomic_write(args.out, png)
     print(f"{args.out}: {len(png) / 1024:.0f} KB")
     return 0
 

@@ -1,7 +1,6 @@
 """papertrends' Dagster definitions: one code location, assets split by stage in defs/."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration import env, sqlite_storage
 from orchestration.defs import automation, fetch, ingest, keyphrases, publish, quality, warehouse
@@ -22,11 +21,6 @@ defs = dg.Definitions.merge(
         resources={
             "papertrends": PapertrendsHome(),
             "listing_sources": fetch.ListingSources(**env.listing_sources()),
-            "dbt": DbtCliResource(
-                project_dir=str(env.DBT_PROJECT_DIR),
-                profiles_dir=str(env.DBT_PROJECT_DIR),
-                dbt_executable=env.PIPELINE_DBT_EXECUTABLE,
-            ),
         }
     ),
 )

@@ -28,10 +28,6 @@ SAMPLE_LISTING = REPO_ROOT / "data" / "samples" / "hf_papers_sequence.txt"
 # dbt from this interpreter's environment, even when the venv is not activated.
 _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
-# The pipeline's dbt steps run papertrends-dbt: dbt, with a `--version` that does not import
-# all of dbt (orchestration/dbt_entry.py); plain dbt where the script is not installed.
-_VENV_PIPELINE_DBT = Path(sys.executable).with_name("papertrends-dbt")
-PIPELINE_DBT_EXECUTABLE = str(_VENV_PIPELINE_DBT) if _VENV_PIPELINE_DBT.exists() else DBT_EXECUTABLE
 
 # Writers take turns through this Dagster concurrency pool (DuckDB has one writer per file).
 DUCKDB_POOL = "duckdb_writer"

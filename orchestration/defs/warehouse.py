@@ -2,7 +2,8 @@
 
 The dbt graph is split in two asset definitions around the keyphrase asset, which is
 written by Python between them: models downstream of ``raw.paper_keyphrases`` run after
-extraction, everything else before it.
+extraction, everything else before it. Each runs ``dbt build`` in the step's own process
+(orchestration/dbt_build.py: no dbt process start-up per step).
 """
 
 import datetime as dt
@@ -18,13 +19,9 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
+from orchestration.dbt_build import selection_args, stream_build
 from orchestration.defs.partitions import daily_partitions
 from orchestration.env import DBT_PROJECT_DIR, DUCKDB_POOL
 from orchestration.resources import PapertrendsHome
@@ -66,7 +63,7 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
 
 @contextmanager
 def window_environment(window: Mapping[str, str]) -> Iterator[None]:
-    """The window as PAPERTRENDS_WINDOW_START / _END for the dbt subprocess (macro
+    """The window as PAPERTRENDS_WINDOW_START / _END for dbt (macro
     window_start). Not --vars: changed vars make dbt re-parse the whole project (~2.5 s per
     invocation, twice a run). The steps of a run execute one at a time in their process,
     and the previous values come back afterwards."""
@@ -138,8 +135,9 @@ def _sweep_stale(folder: Path, max_age_s: float) -> None:
 def _build(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
-    dbt: DbtCliResource,
     papertrends: PapertrendsHome,
+    select: str | None = None,
+    exclude: str | None = None,
 ):
     # Each invocation's target/ (compiled SQL, run_results) goes to a temporary folder in
     # the home, removed afterwards: the run's events keep the results, and the repo's
@@ -165,9 +163,18 @@ def _build(
         cache, produced = scratch / PARTIAL_PARSE, Path(target) / PARTIAL_PARSE
         if cache.exists():
             shutil.copyfile(cache, produced)
-        yield from dbt.cli(
-            build_args(full_refresh), context=context, target_path=Path(target)
-        ).stream()
+        manifest = dbt_project_manifest()
+        yield from stream_build(
+            [
+                *build_args(full_refresh),
+                *selection_args(context, manifest, TRANSLATOR, select, exclude),
+            ],
+            context=context,
+            project=dbt_project,
+            manifest=manifest,
+            translator=TRANSLATOR,
+            target_path=Path(target),
+        )
         if produced.exists():
             atomic_write(cache, lambda tmp: shutil.copyfile(produced, tmp))
 
@@ -185,12 +192,11 @@ def _build(
 def warehouse_models(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
-    dbt: DbtCliResource,
     papertrends: PapertrendsHome,
 ):
     """Staging, intermediate and paper marts built from raw.listings (dbt build; the
     per-date marts rebuild only the partition window's dates, see partition_vars)."""
-    yield from _build(context, config, dbt, papertrends)
+    yield from _build(context, config, papertrends, exclude=AFTER_KEYPHRASES)
 
 
 @dbt_assets(
@@ -206,12 +212,11 @@ def warehouse_models(
 def keyphrase_models(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
-    dbt: DbtCliResource,
     papertrends: PapertrendsHome,
 ):
     """Keyphrase marts and trend tables built from raw.paper_keyphrases (dbt build; the
     per-date marts rebuild only the partition window's dates, see partition_vars)."""
-    yield from _build(context, config, dbt, papertrends)
+    yield from _build(context, config, papertrends, select=AFTER_KEYPHRASES)
 
 
 defs = dg.Definitions(assets=[warehouse_models, keyphrase_models])

@@ -109,3 +109,11 @@ def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, t
     assert not passes(None, "steady", 0.1)
     assert not passes(1.5, None, 0.1)
     assert passes(1.5, "steady", None)  # share_current is not declared not null
+
+
+def test_the_project_parses_without_deprecations(tmp_path):
+    """A deprecation is dbt saying it reads the YAML differently from how it is written
+    (a second `data_tests:` key of a model silently replaced the first)."""
+    parsed = _dbt("parse", "--no-partial-parse", target=str(tmp_path / "target"))
+    assert parsed.returncode == 0, parsed.stdout[-2000:]
+    assert "Deprecat" not in parsed.stdout, parsed.stdout[-3000:]

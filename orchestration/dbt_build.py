@@ -144,8 +144,14 @@ def stream_build(
                     target_path=target_path,
                     project=project,
                 )
-        finally:
-            worker.join()
+        except (KeyboardInterrupt, SystemExit):
+            # a terminated run: dbt's (daemon) thread ends with the process, as a dbt
+            # process did with its parent; its open transaction is never committed
+            raise
+        except BaseException:
+            worker.join()  # e.g. the step closed this generator: let dbt finish, let go
+            raise
+        worker.join()
     sys.stdout.flush()
     outcome = raw.outcome
     if isinstance(outcome, BaseException):

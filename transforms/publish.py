@@ -39,11 +39,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
-from transforms.charts import Chart, chart_map, digest_charts
 from transforms.digest import (
     DigestData,
     DigestNumbers,
@@ -65,6 +65,9 @@ from transforms.files import atomic_write
 from transforms.hashing import sha256_parts
 from transforms.mailer import ALREADY_SENT, SENT, Delivery, SmtpSettings, deliver, write_eml
 from transforms.warehouse import empty_day_reason
+
+if TYPE_CHECKING:
+    from transforms.charts import Chart
 
 SPARKLINE_DAYS = 28
 DEFAULT_RECIPIENT = "papertrends@localhost"
@@ -395,6 +398,10 @@ def publish_day(
     result.rising, result.new = len(data.rising), len(data.new)
     result.bursting, result.days_to_trends = len(data.bursting), data.days_to_trends
     result.empty_reason = data.empty_reason
+    # matplotlib (~0.5 s to import) only when a digest is drawn, not in every process that
+    # loads the definitions
+    from transforms.charts import chart_map, digest_charts
+
     charts = digest_charts(data)
     markdown, html = render_markdown(data, charts), render_html(data, charts)
     text = render_text(data)

@@ -145,10 +145,11 @@ def _build(
     scratch = papertrends.home.ensure().root / "dbt"
     scratch.mkdir(exist_ok=True)
     _sweep_stale(scratch, max_age_s=6 * 3600)  # left by runs killed during dbt
+    manifest = dbt_project_manifest()
     full_refresh = config.full_refresh
     if not full_refresh and papertrends.home.warehouse.exists():
         with papertrends.connect(read_only=True) as con:
-            legacy = legacy_tables(con, incremental_models(dbt_project_manifest()))
+            legacy = legacy_tables(con, incremental_models(manifest))
         if legacy:
             context.log.info(f"first incremental build of {', '.join(legacy)}: full refresh")
             full_refresh = True
@@ -163,7 +164,6 @@ def _build(
         cache, produced = scratch / PARTIAL_PARSE, Path(target) / PARTIAL_PARSE
         if cache.exists():
             shutil.copyfile(cache, produced)
-        manifest = dbt_project_manifest()
         yield from stream_build(
             [
                 *build_args(full_refresh),

@@ -96,6 +96,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -527,6 +528,13 @@ class _Cleaner:
         self.max_phrases = max_phrases
         self.words: dict[str, tuple[int, tuple[str, ...]]] = {}
         self.phrases: dict[str, tuple[str, tuple[str, ...], Sequence[str]] | int] = {}
+        self._pos = _pos_table()
+        self._verb = _pos_mask("VERB")
+        self._noun = _pos_mask("NOUN", "PROPN")
+        self._adj = _pos_mask("ADJ", "NUM")
+        #: The "X of Y" terms as (X, Y) normal forms: "X of Y" joins when its words' normal
+        #: forms are such a pair (what ``normalize_keyphrase("x of y") in _of_terms()`` says).
+        self._of_pairs = frozenset(tuple(t.split(" of ")) for t in _of_terms())
 
     def word(self, w: str) -> tuple[int, tuple[str, ...]]:
         """(flags, normal-form tokens) of a lowercase word: :func:`_word_class`,
@@ -539,17 +547,17 @@ class _Cleaner:
         if w in self.stopwords or len(w) < 2 or not (w.isalpha() or _HAS_LETTER.search(w)):
             f = _STOP
         else:
-            pos = _pos_table().get(w, 0)
+            pos = self._pos.get(w, 0)
             ing = w.endswith("ing")
-            verb = _pos_mask("VERB")
+            verb = self._verb
             if w in VERB_FORMS or _is_adverb(w):
                 head = mod = False
             elif not pos:
                 head = mod = True
             else:
                 participle = bool(pos & verb) and (ing or w.endswith(("ed", "en")))
-                head = bool(pos & _pos_mask("NOUN", "PROPN")) or (participle and ing)
-                mod = head or participle or bool(pos & _pos_mask("ADJ", "NUM"))
+                head = bool(pos & self._noun) or (participle and ing)
+                mod = head or participle or bool(pos & self._adj)
             f = _MOD if mod else 0
             if head and w not in NON_HEAD_WORDS and not _is_participle(w):
                 f |= _HEAD
@@ -593,7 +601,7 @@ class _Cleaner:
         if ws is None:
             ws = low.split()
         if "of" in ws:  # the only stopword kept: inside a known "X of Y" term
-            ws = _join_of_terms(ws)
+            ws = self._join_of_terms(ws)
             if ws is None:
                 return None
         get = self.words.get
@@ -648,6 +656,27 @@ class _Cleaner:
             return None
         return norm, words, subs
 
+    def _join_of_terms(self, ws: list[str]) -> list[str] | None:
+        """:func:`_join_of_terms` with the words' cached normal forms."""
+        out: list[str] = []
+        i, n, joined = 0, len(ws), False
+        get, pairs = self.words.get, self._of_pairs
+        while i < n:
+            if i + 2 < n and ws[i + 1] == "of":
+                x = (get(ws[i]) or self.word(ws[i]))[1]
+                y = (get(ws[i + 2]) or self.word(ws[i + 2]))[1]
+                if len(x) == 1 and len(y) == 1 and x[0] != "of" and y[0] != "of":
+                    term = (x[0], y[0]) in pairs
+                else:  # a word of several normal-form tokens: the exact test
+                    term = normalize_keyphrase(f"{ws[i]} of {ws[i + 2]}") in _of_terms()
+                if term:
+                    out.append(f"{ws[i]}_of_{ws[i + 2]}")
+                    i, joined = i + 3, True
+                    continue
+            out.append(ws[i])
+            i += 1
+        return out if joined else None
+
     @staticmethod
     def _exact(words: tuple[str, ...]) -> tuple | None:
         norm = " ".join(words)
@@ -700,7 +729,7 @@ class CorpusStats:
 def document_terms(text: str) -> set[str]:
     """The normalised words of a document (``"title\\nabstract"``), the unit of document
     frequency: the same normalisation as :func:`normalize_keyphrase`."""
-    return {fold_plural(t) for t in set(_raw_tokens(text or ""))}
+    return set(map(fold_plural, set(_raw_tokens(text or ""))))
 
 
 def build_corpus_stats(texts: Iterable[str]) -> CorpusStats:
@@ -903,7 +932,7 @@ class KeyphraseExtractor:
         cached = phrases.get
         judge = cleaner._judge  # cached below (Cleaner.judge, inlined)
         max_phrases = cleaner.max_phrases
-        lows = [kw.lower() for kw, _ in scored]
+        lows = list(map(str.lower, map(itemgetter(0), scored)))
         merged: dict[str, _Cand] = {}
         # the cache lookups in one C loop (map): None = not judged yet, _REJECTED = rejected
         for (kw, h), low, info in zip(scored, lows, map(cached, lows)):  # noqa: B905
@@ -927,29 +956,26 @@ class KeyphraseExtractor:
         return merged
 
     def _rerank(self, cands: list[_Cand]) -> list[tuple[float, str, _Cand]]:
+        """``(h', norm, candidate)`` best first: h rounded to :data:`SCORE_BITS` bits
+        (:func:`_round_score`, inlined) divided by the phrase's boost (cached per extractor)."""
         boost_of = self._boost
+        title_boost = self.config.title_boost
+        in_title = self._in_title if title_boost != 1.0 else ()
+        frexp, ldexp, scale, bits = math.frexp, math.ldexp, _SCORE_SCALE, SCORE_BITS
+        out = []
+        append = out.append
         for c in cands:
-            if c[_INFO][_NORM] not in boost_of:  # first time for this extractor
+            info = c[_INFO]
+            norm = info[_NORM]
+            boost = boost_of.get(norm)
+            if boost is None:  # first time for this extractor
                 if len(boost_of) >= 200_000:
                     boost_of.clear()
-                boost_of[c[_INFO][_NORM]] = self._phrase_boost(c[_INFO][_WORDS])
-        title_boost = self.config.title_boost
-        if title_boost != 1.0 and self._in_title:
-            in_title = self._in_title
-            boost_of = {
-                c[_INFO][_NORM]: boost_of[c[_INFO][_NORM]] * title_boost
-                if c[_INFO][_NORM] in in_title
-                else boost_of[c[_INFO][_NORM]]
-                for c in cands
-            }
-        frexp, ldexp, scale, bits = math.frexp, math.ldexp, _SCORE_SCALE, SCORE_BITS
-        # h rounded to SCORE_BITS bits (_round_score, inlined) / boost
-        out = [
-            (ldexp(round(me[0] * scale), me[1] - bits) / boost_of[norm], norm, c)
-            for c in cands
-            for norm in [c[_INFO][_NORM]]
-            for me in [frexp(c[_H])]
-        ]
+                boost = boost_of[norm] = self._phrase_boost(info[_WORDS])
+            if in_title and norm in in_title:
+                boost *= title_boost
+            m, e = frexp(c[_H])
+            append((ldexp(round(m * scale), e - bits) / boost, norm, c))
         out.sort()  # by (h', norm): norms are unique, so the candidates are never compared
         return out
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -212,7 +213,6 @@ def materialize(
 
     ensure_dbt_manifest()
     from dagster import DagsterInstance
-    from dagster._core.utils import make_new_run_id
 
     from orchestration.definitions import defs
     from orchestration.resources import reap_dead_runs, run_liveness
@@ -241,7 +241,7 @@ def materialize(
     # --verbose only (the run's event log in the Dagster instance has everything).
     level = "INFO" if verbose else "CRITICAL"
     quiet = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-    run_id = make_new_run_id()
+    run_id = str(uuid.uuid4())  # Dagster's run ids are uuid4 strings
     dagster_home = str(home.ensure().dagster_home)
     with (
         DagsterInstance.from_config(dagster_home) as instance,

@@ -129,8 +129,6 @@ def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
     that already finished are freed too. Runs of other processes that are alive, and runs
     launched by the Dagster daemon (no liveness file), are left alone.
     """
-    from dagster._core.storage.dagster_run import DagsterRunStatus
-
     storage = instance.event_log_storage
     reaped: list[str] = []
     folder = _liveness_dir(home)
@@ -169,9 +167,9 @@ def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
             for run_id in holders:
                 run = instance.get_run_by_id(run_id)
                 if run is None or run.status in (
-                    DagsterRunStatus.SUCCESS,
-                    DagsterRunStatus.FAILURE,
-                    DagsterRunStatus.CANCELED,
+                    dg.DagsterRunStatus.SUCCESS,
+                    dg.DagsterRunStatus.FAILURE,
+                    dg.DagsterRunStatus.CANCELED,
                 ):
                     storage.free_concurrency_slots_for_run(run_id)
     return reaped

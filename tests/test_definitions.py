@@ -12,7 +12,7 @@ import dagster as dg
 
 from orchestration import env
 from orchestration.definitions import defs
-from orchestration.defs.automation import daily_schedule, landing_sensor
+from orchestration.defs.automation import landing_sensor
 from orchestration.resources import PapertrendsHome
 from tests.conftest import land, sample_cards
 
@@ -48,7 +48,8 @@ def test_graph_has_ingest_and_dbt_assets_connected() -> None:
 def test_schedule_requests_the_days_partition() -> None:
     when = dt.datetime(2026, 11, 28, 6, 30, tzinfo=dt.UTC)
     context = dg.build_schedule_context(scheduled_execution_time=when)
-    result = daily_schedule.evaluate_tick(context)
+    schedule = defs.resolve_schedule_def("papertrends_daily_schedule")
+    result = schedule.evaluate_tick(context)
     assert [r.partition_key for r in result.run_requests] == ["2026-11-28"]
 
 
@@ -110,3 +111,35 @@ def test_landing_sensor_ignores_fetched_files_and_never_fetches(home: env.Home) 
     (request,) = result.run_requests
     assert request.partition_key == "2026-11-27"
     assert request.run_config == fetch_run_config(set())
+
+
+def definitions_outline() -> dict[str, list[str]]:
+    """What the definitions hold, one line per thing, sorted: asset keys with their group
+    and kinds, checks with their asset and whether they block, jobs, schedules with their
+    cron, sensors. A change shows as a diff of the snapshot in review."""
+    graph = defs.resolve_asset_graph()
+    assets = []
+    for key in sorted(graph.get_all_asset_keys()):
+        node = graph.get(key)
+        kinds = ",".join(sorted(node.kinds))
+        partitioned = " daily" if node.partitions_def is not None else ""
+        assets.append(f"{key.to_user_string()} [{node.group_name}] {kinds}{partitioned}")
+    checks = []
+    for check_key in sorted(graph.asset_check_keys, key=lambda k: (k.asset_key, k.name)):
+        spec = graph.get_check_spec(check_key)
+        blocking = " blocking" if spec.blocking else ""
+        checks.append(f"{check_key.asset_key.to_user_string()}: {check_key.name}{blocking}")
+    repo = defs.get_repository_def()
+    return {
+        "assets": assets,
+        "checks": checks,
+        "jobs": sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")),
+        "schedules": sorted(f"{s.name} {s.cron_schedule}" for s in repo.schedule_defs),
+        "sensors": sorted(s.name for s in repo.sensor_defs),
+    }
+
+
+def test_definitions_match_the_snapshot(snapshot) -> None:
+    """Asset keys, groups, kinds, checks, jobs, schedules and sensors as reviewed. After an
+    intended change: ``pytest tests/test_definitions.py --snapshot-update``."""
+    assert definitions_outline() == snapshot

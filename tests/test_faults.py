@@ -307,8 +307,7 @@ def find_secret(secret: str, *roots: Path, since: float = 0.0) -> list[Path]:
 def event_log_text(home: env.Home) -> str:
     """Every event of every run in the home's Dagster instance, serialized (messages,
     metadata, errors with their stack traces, run config and tags)."""
-    from dagster import DagsterInstance
-    from dagster._serdes import serialize_value
+    from dagster import DagsterInstance, serialize_value
 
     parts = []
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:

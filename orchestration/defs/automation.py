@@ -13,8 +13,7 @@ from transforms.landing import fetch_sidecars, listing_files, parse_date_folder
 
 daily_job = dg.define_asset_job(
     "papertrends_daily",
-    selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
+    selection=dg.AssetSelection.all(),  # daily partitions, inferred from the assets
     description="Ingest one listing date and rebuild everything downstream of it.",
 )
 

@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.fetch import (
@@ -171,7 +171,7 @@ FILE_COLUMNS = ("http_status", "bytes", "papers")
 _COMMON = {
     "group_name": "ingest",
     "partitions_def": daily_partitions,
-    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "backfill_policy": single_run_backfill,
 }
 
 

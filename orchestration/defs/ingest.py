@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from orchestration.defs.fetch import FETCH_ASSET_KEYS
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
@@ -64,7 +64,7 @@ def no_paper_failure(batches: list[DayBatch]) -> str | None:
         ),
     ],
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=single_run_backfill,
     pool=DUCKDB_POOL,
 )
 def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
@@ -28,7 +28,7 @@ class KeyphraseSettings(dg.Config):
     group_name="keyphrases",
     kinds={"python", "polars", "duckdb"},
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=single_run_backfill,
     pool=DUCKDB_POOL,
 )
 def paper_keyphrases(

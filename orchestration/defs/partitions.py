@@ -6,3 +6,7 @@ import dagster as dg
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date="2020-01-01", end_offset=1, timezone="UTC"
 )
+
+# Beta in Dagster 1.13 (it warns at import), used on purpose: a backfill of many dates is one
+# run in which each asset handles the whole range at once, not one run per date.
+single_run_backfill = dg.BackfillPolicy.single_run()

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration import env
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.resources import PapertrendsHome
 from transforms.digest import load_watchlists
 from transforms.keyphrases import normalize_keyphrase
@@ -31,7 +31,7 @@ DIGEST = dg.AssetKey(["digest"])
     group_name="publish",
     kinds={"python", "html", "email"},
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=single_run_backfill,
 )
 def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet (keyword

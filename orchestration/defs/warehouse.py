@@ -22,7 +22,7 @@ import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
 from orchestration.dbt_build import selection_args, stream_build
-from orchestration.defs.partitions import daily_partitions
+from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.env import DBT_PROJECT_DIR, DUCKDB_POOL
 from orchestration.resources import PapertrendsHome
 from transforms.files import atomic_write
@@ -185,7 +185,7 @@ def _build(
     exclude=AFTER_KEYPHRASES,
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=single_run_backfill,
     pool=DUCKDB_POOL,
     name="warehouse_models",
 )
@@ -205,7 +205,7 @@ def warehouse_models(
     select=AFTER_KEYPHRASES,
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=single_run_backfill,
     pool=DUCKDB_POOL,
     name="keyphrase_models",
 )

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -130,28 +129,14 @@ def land_files(home: env.Home, listing_date: dt.date, files: Sequence[Path]) -> 
 
 
 def ensure_dbt_manifest() -> Path:
-    """Run `dbt parse` when the manifest is missing or older than the dbt project files."""
-    project = env.DBT_PROJECT_DIR
-    manifest = project / "target" / "manifest.json"
-    sources = [
-        p
-        for pattern in ("*.yml", "models/**/*", "macros/**/*", "tests/**/*")
-        for p in project.glob(pattern)
-        if p.is_file()
-    ]
-    newest = max((p.stat().st_mtime for p in sources), default=0)
-    if manifest.exists() and manifest.stat().st_mtime >= newest:
-        return manifest
-    proc = subprocess.run(
-        [env.DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0 or not manifest.exists():
-        detail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
-        raise CliError(f"dbt parse failed: {detail[0]}")
-    return manifest
+    """The dbt manifest, parsed first when stale (orchestration.dbt_project); a failed parse
+    is a one-line CliError."""
+    from orchestration.dbt_project import ManifestError, prepare_manifest
+
+    try:
+        return prepare_manifest()
+    except ManifestError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _first_failure(result) -> str:

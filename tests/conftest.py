@@ -19,10 +19,11 @@ SAMPLE = env.SAMPLE_LISTING
 
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
-    """Tests load the Dagster definitions, which read dbt's manifest: parse once."""
-    from orchestration.cli import ensure_dbt_manifest
+    """Tests load the Dagster definitions, which read dbt's manifest: parse it once when
+    stale, before any test (the same preparer as every other entry point)."""
+    from orchestration.dbt_project import prepare_manifest
 
-    return ensure_dbt_manifest()
+    return prepare_manifest()
 
 
 @pytest.fixture

@@ -117,3 +117,55 @@ def test_the_project_parses_without_deprecations(tmp_path):
     parsed = _dbt("parse", "--no-partial-parse", target=str(tmp_path / "target"))
     assert parsed.returncode == 0, parsed.stdout[-2000:]
     assert "Deprecat" not in parsed.stdout, parsed.stdout[-3000:]
+
+
+def _project_copy(tmp_path):
+    import shutil
+
+    from dagster_dbt import DbtProject
+
+    root = tmp_path / "dbt_project"
+    shutil.copytree(
+        env.DBT_PROJECT_DIR, root, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return root, DbtProject(project_dir=root, profiles_dir=root)
+
+
+def test_the_manifest_is_parsed_when_missing_or_stale_and_only_then(tmp_path):
+    """The preparer every entry point uses (make, the definitions, the CLI, the tests)."""
+    import os
+    from pathlib import Path
+
+    from orchestration.dbt_project import manifest_is_stale, prepare_manifest
+
+    root, project = _project_copy(tmp_path)
+    manifest = Path(project.manifest_path)
+    assert manifest_is_stale(project) and not manifest.exists()
+    prepare_manifest(project)
+    assert manifest.exists() and not manifest_is_stale(project)
+    assert "model.papertrends.papers" in json.loads(manifest.read_text())["nodes"]
+
+    parsed_at = manifest.stat().st_mtime_ns
+    prepare_manifest(project)  # fresh: not parsed again
+    assert manifest.stat().st_mtime_ns == parsed_at
+
+    model = root / "models" / "marts" / "papers.sql"
+    later = manifest.stat().st_mtime + 5
+    os.utime(model, (later, later))  # a model edited after the parse
+    assert manifest_is_stale(project)
+    prepare_manifest(project)
+    assert not manifest_is_stale(project) and manifest.stat().st_mtime_ns != parsed_at
+
+
+def test_a_broken_project_is_one_line_naming_the_problem(tmp_path):
+    import pytest
+
+    from orchestration.dbt_project import ManifestError, prepare_manifest
+
+    root, project = _project_copy(tmp_path)
+    (root / "models" / "marts" / "papers.sql").write_text("select {{ unclosed(\n")
+    with pytest.raises(ManifestError) as caught:
+        prepare_manifest(project)
+    message = str(caught.value)
+    assert message.startswith("dbt parse failed: ") and "\n" not in message
+    assert "model papers (models/marts/papers.sql)" in message, message

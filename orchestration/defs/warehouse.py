@@ -19,16 +19,16 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, dbt_assets
 
 from orchestration.dbt_build import selection_args, stream_build
+from orchestration.dbt_project import dbt_project, prepare_manifest
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
-from orchestration.env import DBT_PROJECT_DIR, DUCKDB_POOL
+from orchestration.env import DUCKDB_POOL
 from orchestration.resources import PapertrendsHome
 from transforms.files import atomic_write
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+prepare_manifest()  # the assets below are read from the manifest: parse first if it is stale
 
 AFTER_KEYPHRASES = "source:raw.paper_keyphrases+"
 

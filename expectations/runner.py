@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transforms.files import atomic_write
+from transforms.files import atomic_write, one_line
 from transforms.warehouse import empty_day_reasons
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -788,7 +788,7 @@ def _fetch(
     try:
         return con.execute(sql, sql_params).df()
     except duckdb.CatalogException as exc:
-        msg = f"stage {stage!r}: {str(exc).splitlines()[0]}"
+        msg = f"stage {stage!r}: {one_line(exc, first=True) or type(exc).__name__}"
         return _problem_result(
             stage,
             label,
@@ -798,7 +798,7 @@ def _fetch(
             seconds=time.perf_counter() - t0,
         )
     except duckdb.Error as exc:
-        msg = f"stage {stage!r}: query failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        msg = f"stage {stage!r}: query failed: {type(exc).__name__}: {one_line(exc, first=True)}"
         return _problem_result(
             stage,
             label,

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from orchestration import env
+from transforms.files import one_line
 
 
 class CliError(Exception):
@@ -308,10 +309,6 @@ def run_query(
     """
     import duckdb
 
-    def one_line(exc: BaseException) -> str:
-        lines = str(exc).strip().splitlines()
-        return " ".join(lines[0].split()) if lines else type(exc).__name__
-
     def statement_types(text: str) -> list:
         return [statement.type for statement in duckdb.extract_statements(text)]
 
@@ -319,7 +316,7 @@ def run_query(
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise CliError(f"query failed: {one_line(exc)}") from None
+        raise CliError(f"query failed: {one_line(exc, first=True) or type(exc).__name__}") from None
     if not statements:
         raise CliError("query failed: no SQL statement given")
     for statement in statements:
@@ -357,7 +354,7 @@ def run_query(
             columns = [d[0] for d in cursor.description]
             return columns, cursor.fetchall()
         except duckdb.Error as exc:
-            first = one_line(exc)
+            first = one_line(exc, first=True) or type(exc).__name__
             low = first.lower()
             if "read-only" in low or "read only" in low:
                 raise CliError(f"refused: the warehouse is read-only here ({first})") from None
@@ -711,7 +708,7 @@ def cmd_keyphrases(args: argparse.Namespace) -> int:
     try:
         written = extract_jsonl(args.input, args.output, top=args.top, workers=args.workers)
     except (OSError, ValueError) as exc:
-        raise CliError(str(exc).splitlines()[0]) from None
+        raise CliError(one_line(exc, first=True) or type(exc).__name__) from None
     print(f"wrote keyphrases of {written} document(s) to {args.output}")
     return 0
 

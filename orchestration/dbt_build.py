@@ -31,6 +31,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
+from transforms.files import one_line
+
 _ONE_BUILD_AT_A_TIME = threading.Lock()
 _SHOWN_LEVELS = {"info", "warn", "error"}  # what the dbt command line prints by default
 
@@ -155,9 +157,9 @@ def stream_build(
     sys.stdout.flush()
     outcome = raw.outcome
     if isinstance(outcome, BaseException):
-        raise dg.Failure(description=f"dbt failed: {_first_line(str(outcome))}")
+        raise dg.Failure(description=f"dbt failed: {_first_line(outcome)}")
     if not outcome.success:
-        detail = problems.describe() or _first_line(str(outcome.exception or "see the run's log"))
+        detail = problems.describe() or _first_line(outcome.exception or "see the run's log")
         raise dg.Failure(description=f"dbt build failed: {detail}")
 
 
@@ -195,6 +197,5 @@ class BuildProblems:
         return ": ".join(self.items[0]) + more
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
+def _first_line(text: object) -> str:
+    return one_line(text, first=True) or "unknown error"

@@ -17,9 +17,10 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from transforms.files import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -70,13 +71,8 @@ class Home:
         for path in (self.root, self.landing, self.publish, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
-        if not config.exists():
-            # A unique temporary name: two first runs on a new home may both get here.
-            fd, tmp = tempfile.mkstemp(prefix=".dagster.", suffix=".tmp", dir=self.dagster_home)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(_DAGSTER_YAML)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, config)
+        if not config.exists():  # two first runs on a new home may both get here
+            atomic_write(config, _DAGSTER_YAML)
         return self
 
 

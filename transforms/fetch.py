@@ -54,7 +54,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from transforms.files import atomic_write
+from transforms.files import atomic_write, one_line
 
 __all__ = [
     "DEFAULT_ARXIV_API_URL",
@@ -135,10 +135,6 @@ class FetchSettings:
 
     def min_interval(self, source: str) -> float:
         return self.arxiv_min_interval_s if source == "arxiv" else self.hf_min_interval_s
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:

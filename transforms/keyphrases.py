@@ -100,6 +100,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from transforms.files import atomic_write
 from transforms.keyphrase_lexicon import (
     BOILERPLATE_PHRASES,
     ED_NOUNS,
@@ -1345,9 +1346,7 @@ def extract_many(
                 path, ready, _ = pending
                 try:
                     data = pickle.dumps(_docs_stats(docs), protocol=pickle.HIGHEST_PROTOCOL)
-                    with open(path + ".tmp", "wb") as fh:
-                        fh.write(data)
-                    os.replace(path + ".tmp", path)
+                    atomic_write(Path(path), data)
                 finally:
                     ready.set()  # also on failure: the workers stop waiting
             for (start, _), part in zip(spans, parts, strict=True):
@@ -1500,19 +1499,9 @@ def extract_jsonl(
         title, _, abstract = text.partition("\n")
         split_docs.append((doc_id, title, abstract))
     results = extract_many(split_docs, config=config, corpus=corpus, workers=workers)
-    out = Path(output_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for doc_id, _, _ in split_docs:
-                kps = results[doc_id]
-                fh.write(
-                    json.dumps({"id": doc_id, "keyphrases": [k.keyphrase for k in kps]}) + "\n"
-                )
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    lines = [
+        json.dumps({"id": doc_id, "keyphrases": [k.keyphrase for k in results[doc_id]]}) + "\n"
+        for doc_id, _, _ in split_docs
+    ]
+    atomic_write(Path(output_path), "".join(lines))
     return len(split_docs)

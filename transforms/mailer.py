@@ -44,7 +44,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
-from transforms.files import atomic_write
+from transforms.files import atomic_write, one_line
 from transforms.hashing import sha256_parts
 
 __all__ = [
@@ -275,13 +275,6 @@ def _envelope_recipients(message: EmailMessage, settings: SmtpSettings) -> list[
     return list(_message_recipients(message)) or list(settings.recipients)
 
 
-def _one_line(text: str, secret: str | None) -> str:
-    text = " ".join(str(text).split())
-    if secret:
-        text = text.replace(secret, "***")
-    return text
-
-
 def _send(message: EmailMessage, settings: SmtpSettings, to_addrs: list[str]) -> dict:
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
         smtp.ehlo()
@@ -329,7 +322,7 @@ def _send_and_record(
     try:
         refused = _send(message, settings, to_addrs)
     except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
-        detail = _one_line(f"{type(exc).__name__}: {exc}", settings.password)
+        detail = one_line(f"{type(exc).__name__}: {exc}", secret=settings.password)
         raise MailError(
             f"sending digest via {settings.host}:{settings.port} failed: {detail}"
         ) from None

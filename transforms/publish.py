@@ -33,8 +33,6 @@ import email
 import email.policy
 import email.utils
 import json
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -61,7 +59,7 @@ from transforms.digest import (
     render_markdown,
     render_text,
 )
-from transforms.files import atomic_write
+from transforms.files import atomic_write, sweep_stale_tmp
 from transforms.hashing import sha256_parts
 from transforms.mailer import ALREADY_SENT, SENT, Delivery, SmtpSettings, deliver, write_eml
 from transforms.warehouse import empty_day_reason
@@ -71,7 +69,6 @@ if TYPE_CHECKING:
 
 SPARKLINE_DAYS = 28
 DEFAULT_RECIPIENT = "papertrends@localhost"
-STALE_TMP_S = 3600.0  # a temporary file this old is abandoned, whoever wrote it
 
 
 class PublishError(RuntimeError):
@@ -100,39 +97,6 @@ class PublishResult:
     def emails_skipped(self) -> int:
         """E-mails not sent because they were sent before."""
         return sum(d.outcome == ALREADY_SENT for d in self.deliveries)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sweep_stale_tmp(folder: Path, max_age_s: float = STALE_TMP_S) -> list[Path]:
-    """Remove the temporary files killed writers left in ``folder`` (not recursive).
-
-    A ``.<name>.<pid>.<random>.tmp`` of a process that no longer exists is removed, and any
-    ``.*.tmp`` older than ``max_age_s``; a live writer's file is kept. Returns what was removed.
-    """
-    removed: list[Path] = []
-    if not folder.is_dir():
-        return removed
-    now = time.time()
-    for tmp in folder.glob(".*.tmp"):
-        parts = tmp.name.split(".")  # "", name..., pid, random, "tmp"
-        pid = int(parts[-3]) if len(parts) >= 5 and parts[-3].isdigit() else None
-        try:
-            dead = pid is not None and pid != os.getpid() and not _pid_alive(pid)
-            if dead or now - tmp.lstat().st_mtime > max_age_s:
-                tmp.unlink()
-                removed.append(tmp)
-        except OSError:
-            continue  # gone already, or not ours to remove: never fail a publish over it
-    return removed
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -1,0 +1,79 @@
+"""transforms.files: atomic writes, the sweeping of their leftovers, one-line messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from transforms.files import atomic_write, one_line, sweep_stale_tmp
+
+
+def test_atomic_write_bytes_text_and_a_writer(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.txt"
+    atomic_write(target, "héllo\n")
+    assert target.read_text(encoding="utf-8") == "héllo\n"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    atomic_write(target, b"\x00bytes", mode=0o600)
+    assert target.read_bytes() == b"\x00bytes" and target.stat().st_mode & 0o777 == 0o600
+    atomic_write(target, lambda tmp: Path(tmp).write_text("by the writer"))
+    assert target.read_text() == "by the writer"
+    assert [p.name for p in target.parent.iterdir()] == ["out.txt"]  # no temporary left
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def fails(tmp: str) -> None:
+        Path(tmp).write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(target, fails)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_sweep_removes_dead_writers_and_old_files_and_keeps_live_ones(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(dead.stdout)  # a process that has exited
+    of_dead = tmp_path / f".digest.md.{dead_pid}.abc123.tmp"
+    of_live = tmp_path / f".digest.md.{os.getpid()}.def456.tmp"
+    old = tmp_path / ".feed.xml.tmp"  # no pid in the name: judged by its age
+    young = tmp_path / ".entry.json.tmp"
+    kept = tmp_path / "digest.md"
+    for path in (of_dead, of_live, old, young, kept):
+        path.write_text("x")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+
+    removed = sweep_stale_tmp(tmp_path, max_age_s=3600)
+    assert sorted(removed) == sorted([of_dead, old])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [of_live.name, young.name, kept.name]
+    )
+    assert sweep_stale_tmp(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "expected"),
+    [
+        ("a\n  b\tc ", {}, "a b c"),
+        ("\n\n  first  line \nsecond", {"first": True}, "first line"),
+        ("", {"first": True}, ""),
+        (ValueError("bad\nvalue"), {"first": True}, "bad"),
+        ("login failed for s3cret", {"secret": "s3cret"}, "login failed for ***"),
+        ("no secret here", {"secret": None}, "no secret here"),
+    ],
+)
+def test_one_line(text: object, kwargs: dict, expected: str) -> None:
+    assert one_line(text, **kwargs) == expected

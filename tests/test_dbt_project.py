@@ -111,6 +111,38 @@ def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, t
     assert passes(1.5, "steady", None)  # share_current is not declared not null
 
 
+def test_the_status_test_accepts_the_labels_the_project_declares(home: env.Home, tmp_path):
+    """keyword_trends' and topic_trends' accepted_values read one list, the dbt var
+    trend_statuses: every declared label passes, any other fails."""
+    import yaml
+
+    statuses = yaml.safe_load((env.DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"][
+        "trend_statuses"
+    ]
+    assert "rising" in statuses and "cold_start" in statuses
+    with duckdb.connect(str(home.warehouse)) as con:
+        ensure_raw_schema(con)
+    target = str(tmp_path / "target")
+    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
+    assert built.returncode == 0, built.stdout[-2000:]
+
+    def passes(table: str, key: str, labels: list[str]) -> bool:
+        with duckdb.connect(str(home.warehouse)) as con:
+            con.execute(f"delete from {table}")
+            for i, label in enumerate(labels):
+                con.execute(
+                    f"insert into {table} (as_of_date, {key}, status, built_at) "
+                    "values ('2026-11-03', ?, ?, now())",
+                    [f"phrase {i}", label],
+                )
+        select = f"{table},test_name:accepted_values"
+        return _dbt("test", "--select", select, target=target).returncode == 0
+
+    for table, key in (("keyword_trends", "keyphrase_norm"), ("topic_trends", "topic")):
+        assert passes(table, key, statuses), table
+        assert not passes(table, key, [*statuses, "exploding"]), table
+
+
 def test_the_project_parses_without_deprecations(tmp_path):
     """A deprecation is dbt saying it reads the YAML differently from how it is written
     (a second `data_tests:` key of a model silently replaced the first)."""

@@ -91,10 +91,16 @@ TAG_PREFIX = "tag:papertrends,2026:"
 #: The feed keeps the most recent digests only.
 FEED_MAX_ENTRIES = 30
 
-TREND_STATUSES = ("new", "rising", "falling", "steady", "cold_start")
-#: The trend windows, as the dbt vars trend_current_days, trend_reference_days and
-#: trend_min_reference_days set them (dbt_project.yml): only used to explain a cold start.
-TREND_CURRENT_DAYS, TREND_REFERENCE_DAYS, TREND_MIN_REFERENCE_DAYS = 7, 28, 3
+#: The trend windows: the dbt vars of the same names (dbt_project.yml, where they are set),
+#: read here to explain a cold start.
+_DBT_VARS = yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml").read_text(
+        encoding="utf-8"
+    )
+)["vars"]
+TREND_CURRENT_DAYS = int(_DBT_VARS["trend_current_days"])
+TREND_REFERENCE_DAYS = int(_DBT_VARS["trend_reference_days"])
+TREND_MIN_REFERENCE_DAYS = int(_DBT_VARS["trend_min_reference_days"])
 #: Topics shown per trend section, papers shown as full cards, keyphrase chips per card.
 MAX_TRENDS, TOP_PAPERS, MAX_KEYPHRASES, ABSTRACT_CHARS = 5, 15, 3, 280
 #: A day with at most this many papers shows them all as cards; a cold start lists this

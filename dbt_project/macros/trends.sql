@@ -18,7 +18,7 @@
     status: new (no paper before the current window, papers_current >= 2), rising
     (z >= 1.96 and papers_current >= 3), falling (z <= -1.96), else steady; but cold_start
     while the reference window holds fewer than `trend_min_reference_days` listing days
-    (default 3: labels start on listing day current_days + 3, at once after a history
+    (3 in dbt_project.yml: labels start on listing day current_days + 3, at once after a history
     import). `reference_days`, `listing_days_to_trends` and `status_reason` say why.
 
     Every count is a difference of running totals: with Y(k, i) the papers with key k on
@@ -31,10 +31,10 @@
     days after it.
 -#}
 {% macro trend_scores(daily, key, rebuild_from) -%}
-    {%- set current_days = var('trend_current_days', 7) -%}
-    {%- set reference_days = var('trend_reference_days', 28) -%}
-    {%- set prior_strength = var('trend_prior_strength', 100) -%}
-    {%- set min_reference_days = var('trend_min_reference_days', 3) -%}
+    {%- set current_days = var('trend_current_days') -%}
+    {%- set reference_days = var('trend_reference_days') -%}
+    {%- set prior_strength = var('trend_prior_strength') -%}
+    {%- set min_reference_days = var('trend_min_reference_days') -%}
     {%- set span = current_days + reference_days -%}
 
 with days as (

@@ -98,7 +98,9 @@ def model(dbt, session):
             )
             continue
         first = next(j for j, d in enumerate(days) if d > as_of - lookback)
-        window = counts[offsets[first] : offsets[i + 1]].filter(pl.col("topic").is_in(topics))
+        window = counts[offsets[first] : offsets[i + 1]].filter(
+            pl.col("topic").is_in(topics.implode())
+        )
         relevant = np.zeros((len(topics), i + 1 - first), dtype=np.int64)
         rows = topics.search_sorted(window["topic"]).to_numpy()
         cols = [day_index[d] - first for d in window["listing_date"].to_list()]

@@ -602,9 +602,9 @@ CASES = [
     ),
     (
         "papers",
-        "null abstract",
-        lambda f: _set(f, 0, abstract=None),
-        "expect_column_values_to_not_be_null",
+        "blank abstract",
+        lambda f: _set(f, 0, abstract="   "),
+        "expect_column_values_to_match_regex",
         "abstract",
         WARN,
     ),
@@ -914,7 +914,7 @@ def test_every_expectation_has_severity_and_reason(stage, suites):
 
 
 def test_warn_only_failure_keeps_success(suites, clean_frames):
-    dirty = _set(clean_frames["papers"].copy(), 0, abstract=None)
+    dirty = _set(clean_frames["papers"].copy(), 0, abstract="   ")
     result = validate_frame(suites["papers"], dirty)
     assert result.success
     assert [f.severity for f in result.failed] == [WARN]

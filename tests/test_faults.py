@@ -581,7 +581,7 @@ def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
     with connect_warehouse(ref.warehouse, read_only=True) as con:
         # Disk full on the very first write: nothing published, nothing left over.
         with monkeypatch.context() as m:
-            m.setattr(publish_mod.os, "fsync", enospc)
+            m.setattr(os, "fsync", enospc)  # the os module publishing writes through
             with pytest.raises(publish_mod.PublishError) as info:
                 publish_mod.publish_day(con, publish, D1, first)
         assert "No space left on device" in str(info.value)
@@ -603,7 +603,7 @@ def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
             return real_replace(src, dst)
 
         with monkeypatch.context() as m:
-            m.setattr(publish_mod.os, "replace", third_fails)
+            m.setattr(os, "replace", third_fails)
             with pytest.raises(publish_mod.PublishError, match="No space left on device"):
                 publish_mod.publish_day(con, publish, D1, later)
         assert not tmp_files(publish)

@@ -438,7 +438,9 @@ def _of_term_ends() -> tuple[frozenset[str], frozenset[str]]:
 def _join_of_terms(words: Sequence[str]) -> list[str] | None:
     """``words`` with every known "X of Y" term (:data:`OF_TERMS`, by normal form) joined
     into one word ``x_of_y``, which the tests below take for one noun and which normalises to
-    ``x of y``; None when no "of" in ``words`` is inside such a term."""
+    ``x of y``; None when no "of" in ``words`` is inside such a term. The plain statement of
+    the rule, with :func:`_np_like`: the extractor runs :meth:`_Cleaner._join_of_terms`, which
+    tests/test_keyphrases.py checks against them."""
     out: list[str] = []
     i, n, joined = 0, len(words), False
     while i < n:
@@ -1101,12 +1103,12 @@ class KeyphraseExtractor:
                     return True
                 if of_start and before == "of":
                     x = runs[runs.rfind(" ", 0, start - 3) + 1 : start - 3]
-                    if _join_of_terms([x, "of", first]):
+                    if self._cleaner._join_of_terms([x, "of", first]):
                         return True
                 if of_end and after == "of":
                     y_start = end + 3
                     y = runs[y_start : runs.find(" ", y_start)]
-                    if _join_of_terms([last, "of", y]):
+                    if self._cleaner._join_of_terms([last, "of", y]):
                         return True
                 if always_continued and not (after and word(after)[0] & _HEAD):
                     always_continued = False

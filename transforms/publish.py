@@ -99,10 +99,6 @@ class PublishResult:
         return sum(d.outcome == ALREADY_SENT for d in self.deliveries)
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write(path, text)
-
-
 def _atomic_frame(path: Path, frame: pl.DataFrame, kind: str) -> Path:
     return atomic_write(path, frame.write_csv if kind == "csv" else frame.write_parquet)
 
@@ -290,7 +286,7 @@ def _write_feed(publish: Path, now: dt.datetime) -> Path:
     unchanged set of digests gives the same bytes), ``now`` without entries."""
     entries = [e for e, _ in filter(None, map(_read_entry, sorted(publish.glob("*/entry.json"))))]
     newest = max((e.updated for e in entries if e.updated), default=now, key=_utc)
-    return atomic_write_text(publish / "feed.xml", render_feed(entries, "", newest))
+    return atomic_write(publish / "feed.xml", render_feed(entries, "", newest))
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -375,8 +371,8 @@ def publish_day(
         result.charts = _write_charts(folder, charts)
         result.files += result.charts
         result.files += [
-            atomic_write_text(folder / "digest.md", markdown),
-            atomic_write_text(folder / "digest.html", html),
+            atomic_write(folder / "digest.md", markdown),
+            atomic_write(folder / "digest.html", html),
             _atomic_frame(folder / "trends.csv", trends, "csv"),
             _atomic_frame(folder / "trends.parquet", trends, "parquet"),
             _atomic_frame(folder / "topics.csv", topics, "csv"),
@@ -394,7 +390,7 @@ def publish_day(
             "digest_sha256": digest_hash,
         }
         result.files.append(
-            atomic_write_text(folder / "entry.json", json.dumps(payload, sort_keys=True))
+            atomic_write(folder / "entry.json", json.dumps(payload, sort_keys=True))
         )
         result.files.append(_write_feed(publish, now))
 

@@ -312,10 +312,8 @@ def worker(args: argparse.Namespace) -> None:
     later_cards = [hist.day() for _ in later_days]
     gen_s = time.perf_counter() - t
 
-    from orchestration.cli import ensure_dbt_manifest, materialize
-
-    ensure_dbt_manifest()
-    import orchestration.definitions  # noqa: F401  (load the definitions before timing)
+    import orchestration.definitions  # noqa: F401  (loads, parses dbt if stale, off the clock)
+    from orchestration.runs import materialize
 
     with TreeRss() as rss:
         t = time.perf_counter()
@@ -350,10 +348,6 @@ def daily_worker(args: argparse.Namespace) -> None:
     """The days after the backfill, in a fresh process (see the module docstring): the new
     day (timed), two more, then the sizes and the rising query; adds them to args.out."""
     root, home = _open_home(args)
-    from orchestration.cli import connect_read_only, ensure_dbt_manifest, materialize
-    from orchestration.defs.fetch import fetch_run_config
-
-    ensure_dbt_manifest()
     # Start-up stays off the clock, as in the backfill's process: the definitions, and what
     # the first run imports lazily (GE in the first check, dbt in dagster-dbt's adapter).
     # The last day goes through the CLI, start-up included, reported apart.
@@ -361,7 +355,10 @@ def daily_worker(args: argparse.Namespace) -> None:
     import dbt.parser.manifest  # noqa: F401
     import great_expectations  # noqa: F401
 
-    import orchestration.definitions  # noqa: F401
+    import orchestration.definitions  # noqa: F401  (loads, parses dbt if stale, off the clock)  # noqa: F401
+    from orchestration.defs.fetch import fetch_run_config
+    from orchestration.query import connect_read_only
+    from orchestration.runs import materialize
 
     figures = json.loads(Path(args.out).read_text())
     no_fetch = fetch_run_config(set())

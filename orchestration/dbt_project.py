@@ -16,12 +16,13 @@ from dagster_dbt import DbtCliResource, DbtProject
 from filelock import FileLock
 
 from orchestration.env import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from transforms.errors import UserError
 
 #: The files a manifest is parsed from.
 PROJECT_FILES = ("*.yml", "models/**/*", "macros/**/*", "tests/**/*")
 
 
-class ManifestError(RuntimeError):
+class ManifestError(UserError):
     """``dbt parse`` failed; the message is its first error, on one line."""
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click.testing
 import pytest
 
 from orchestration import env
@@ -33,6 +35,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> env.Home:
     monkeypatch.setenv("PAPERTRENDS_HOME", str(h.root))
     monkeypatch.setenv("DAGSTER_HOME", str(h.dagster_home))
     return h
+
+
+def invoke(*args: str) -> click.testing.Result:
+    """``papertrends ARGS`` in this process (click's ``CliRunner``): its exit code, stdout and
+    stderr. An exception the CLI does not turn into a message is raised, not kept in the
+    result."""
+    from orchestration.cli import main
+
+    # The commands point this process's environment at their home (for dbt and Dagster):
+    # CliRunner restores the variables named in ``env`` afterwards.
+    kept = {name: os.environ.get(name) for name in ("PAPERTRENDS_HOME", "DAGSTER_HOME")}
+    return click.testing.CliRunner().invoke(main, list(args), env=kept, catch_exceptions=False)
 
 
 def sample_cards() -> list[tuple[str, str]]:

@@ -31,8 +31,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from orchestration import env
-from orchestration.cli import main
-from tests.conftest import SAMPLE, land, sample_cards
+from tests.conftest import SAMPLE, invoke, land, sample_cards
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from screenshot_digest import browser_paths, load, start_chrome
@@ -229,7 +228,9 @@ def sample(home_factory) -> Day:
     """`papertrends run` on the bundled sample: a first listing day, 200 papers."""
     home, mp = home_factory("sample")
     try:
-        assert main(["run", "--listing", str(SAMPLE), "--date", SAMPLE_DAY.isoformat()]) == 0
+        assert (
+            invoke("run", "--listing", str(SAMPLE), "--date", SAMPLE_DAY.isoformat()).exit_code == 0
+        )
     finally:
         mp.undo()
     return _day(home, SAMPLE_DAY)
@@ -250,7 +251,7 @@ def trending(home_factory) -> Day:
     )
     try:
         first, last = TREND_DAYS[0].isoformat(), TREND_DAYS[-1].isoformat()
-        assert main(["backfill", "--from", first, "--to", last]) == 0
+        assert invoke("backfill", "--from", first, "--to", last).exit_code == 0
     finally:
         mp.undo()
     return _day(home, TREND_DAYS[-1])

@@ -1,28 +1,25 @@
-"""The `papertrends` command line, end to end, as a user runs it (real subprocesses)."""
+"""The `papertrends` command line as a user runs it: in this process through click's
+CliRunner, and as the installed executable where the process itself is the point (the
+entry point, a closed pipe)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+import click.testing
 import pytest
 
 from orchestration import env
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, invoke
 
 DAY = "2026-11-28"
 
 
-def papertrends(home: env.Home, *args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("papertrends")
-    environ = dict(os.environ, PAPERTRENDS_HOME=str(home.root))
-    environ.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, env=environ, timeout=600
-    )
+def papertrends(home: env.Home, *args: str) -> click.testing.Result:
+    return invoke("--home", str(home.root), *args)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +27,7 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> env.Home:
     """One real `papertrends run` on the bundled sample, shared by the tests below."""
     home = env.home(tmp_path_factory.mktemp("cli") / "home")
     proc = papertrends(home, "run", "--listing", str(SAMPLE), "--date", DAY)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.exit_code == 0, proc.stderr[-3000:]
     assert "200 papers parsed" in proc.stdout
     return home
 
@@ -38,7 +35,7 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> env.Home:
 @pytest.mark.slow
 def test_run_then_query_sees_the_200_sample_papers(built_home: env.Home) -> None:
     proc = papertrends(built_home, "query", "select count(*) as n from papers", "--format", "csv")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     assert proc.stdout.splitlines() == ["n", "200"]
     assert (built_home.landing / DAY / SAMPLE.name).read_bytes() == SAMPLE.read_bytes()
 
@@ -75,7 +72,7 @@ def test_query_formats(built_home: env.Home) -> None:
 )
 def test_query_cannot_modify_the_warehouse(built_home: env.Home, sql: str) -> None:
     proc = papertrends(built_home, "query", sql)
-    assert proc.returncode == 1
+    assert proc.exit_code == 1
     assert proc.stderr.startswith("papertrends: refused")
     assert "Traceback" not in proc.stderr
     after = papertrends(built_home, "query", "select count(*) from papers", "--format", "csv")
@@ -85,13 +82,13 @@ def test_query_cannot_modify_the_warehouse(built_home: env.Home, sql: str) -> No
 @pytest.mark.slow
 def test_query_cannot_read_files_outside_the_warehouse(built_home: env.Home) -> None:
     proc = papertrends(built_home, "query", f"select * from read_text('{SAMPLE}')")
-    assert proc.returncode == 1
+    assert proc.exit_code == 1
     assert "Traceback" not in proc.stderr
 
 
 def test_missing_listing_is_a_one_line_error(home: env.Home, tmp_path: Path) -> None:
     proc = papertrends(home, "run", "--listing", str(tmp_path / "nope.txt"), "--date", DAY)
-    assert proc.returncode == 1
+    assert proc.exit_code == 1
     assert proc.stderr.strip().splitlines() == [
         f"papertrends: listing file not found: {tmp_path / 'nope.txt'}"
     ]
@@ -99,13 +96,13 @@ def test_missing_listing_is_a_one_line_error(home: env.Home, tmp_path: Path) -> 
 
 def test_bad_date_is_refused(home: env.Home) -> None:
     proc = papertrends(home, "run", "--listing", str(SAMPLE), "--date", "2026-13-01")
-    assert proc.returncode == 2
+    assert proc.exit_code == 2
     assert "not a YYYY-MM-DD date" in proc.stderr
 
 
 def test_query_without_a_warehouse_says_so(home: env.Home) -> None:
     proc = papertrends(home, "query", "select 1")
-    assert proc.returncode == 1
+    assert proc.exit_code == 1
     assert "no warehouse" in proc.stderr
 
 
@@ -113,11 +110,19 @@ def test_query_without_a_warehouse_says_so(home: env.Home) -> None:
     "command", [[], ["run"], ["backfill"], ["query"], ["validate"], ["keyphrases"]]
 )
 def test_every_command_has_help(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: papertrends {' '.join(command)}".rstrip())
+    assert len(result.stdout.splitlines()) > 3
+
+
+def test_the_installed_command_runs() -> None:
     exe = Path(sys.executable).with_name("papertrends")
-    proc = subprocess.run([str(exe), *command, "--help"], capture_output=True, text=True)
-    assert proc.returncode == 0
-    assert "usage: papertrends" in proc.stdout
-    assert len(proc.stdout.splitlines()) > 3
+    proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: papertrends [OPTIONS] COMMAND")
+    for command in ("run", "backfill", "fetch", "query", "validate", "import", "parse"):
+        assert f"  {command} " in proc.stdout
 
 
 @pytest.mark.slow
@@ -129,7 +134,7 @@ def test_validate_passes_then_names_the_broken_expectation(
     import duckdb
 
     ok = papertrends(built_home, "validate")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.exit_code == 0, ok.stdout + ok.stderr
     assert [line.split(" | ")[1].strip() for line in ok.stdout.splitlines()[3:7]] == ["pass"] * 4
 
     broken = env.home(tmp_path / "broken")
@@ -139,7 +144,7 @@ def test_validate_passes_then_names_the_broken_expectation(
         victim = con.execute("select paper_id from papers order by paper_id limit 1").fetchone()
         con.execute("delete from raw.paper_keyphrases where paper_id = ?", [victim[0]])
     proc = papertrends(broken, "validate", "--date", DAY)
-    assert proc.returncode == 1
+    assert proc.exit_code == 1
     lines = {line.split(" | ")[0].strip(): line for line in proc.stdout.splitlines()}
     assert (
         "FAIL" in lines["papers"]
@@ -163,7 +168,7 @@ def test_keyphrases_command_uses_the_pipeline_extractor(home: env.Home, tmp_path
     proc = papertrends(
         home, "keyphrases", "--input", str(source), "--output", str(out), "--top", "4"
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.exit_code == 0, proc.stderr
     docs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [d["id"] for d in docs] == ["d0", "d1", "d2"]
     assert all(1 <= len(d["keyphrases"]) <= 4 for d in docs)
@@ -173,7 +178,7 @@ def test_keyphrases_command_uses_the_pipeline_extractor(home: env.Home, tmp_path
     bad = papertrends(
         home, "keyphrases", "--input", str(tmp_path / "bad.jsonl"), "--output", str(out)
     )
-    assert bad.returncode == 1
+    assert bad.exit_code == 1
     assert "line 2" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.cli import _first_failure, materialize
 from orchestration.dbt_build import BuildProblems
 from orchestration.definitions import defs
+from orchestration.runs import first_failure, materialize
 from tests.conftest import land, sample_cards
 
 D = dt.date(2026, 10, 5)
@@ -69,7 +69,7 @@ def test_a_failing_dbt_test_stops_the_step_with_dbts_error(built: env.Home) -> N
     # (as the UI can run it) meets it in dbt's test of the staging model.
     result = run(sorted(defs.resolve_assets_def("keyword_daily").keys))
     assert not result.success
-    assert _first_failure(result) == (
+    assert first_failure(result) == (
         "step keyphrase_models failed: dbt build failed: Failure in test "
         "unique_combination_of_columns_stg_raw__paper_keyphrases_paper_id__keyphrase_rank "
         "(models/staging/_staging__models.yml): Got 1 result, configured to fail if != 0"

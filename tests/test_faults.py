@@ -69,7 +69,7 @@ def pausing_insert(con, name, frame):
         time.sleep(600)
 warehouse._insert_frame = pausing_insert
 from orchestration.cli import main
-sys.exit(main(sys.argv[1:]))
+main(sys.argv[1:], prog_name="papertrends")
 """
 
 

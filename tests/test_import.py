@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.cli import main
+from tests.conftest import invoke
 from transforms.bulk_import import split_snapshot
 
 SNAPSHOT = (
@@ -76,18 +76,19 @@ def test_snapshot_filters_by_category_date_range_and_reads_gzip(tmp_path: Path) 
     assert summary.bytes_read == gz.stat().st_size  # compressed bytes, as stored
 
 
-def test_import_of_a_file_with_nothing_in_range_fails_in_one_line(tmp_path: Path, capsys) -> None:
-    code = main(["--home", str(tmp_path / "home"), "import", "--arxiv-snapshot", str(SNAPSHOT)])
-    assert code == 1
-    err = capsys.readouterr().err.strip()
+def test_import_of_a_file_with_nothing_in_range_fails_in_one_line(tmp_path: Path) -> None:
+    result = invoke("--home", str(tmp_path / "home"), "import", "--arxiv-snapshot", str(SNAPSHOT))
+    assert result.exit_code == 1
+    err = result.stderr.strip()
     assert "\n" not in err and "no paper of" in err  # 2007 dates precede the partitions
 
 
 @pytest.mark.slow
-def test_import_builds_the_history_in_one_backfill(home: env.Home, tmp_path: Path, capsys) -> None:
+def test_import_builds_the_history_in_one_backfill(home: env.Home, tmp_path: Path) -> None:
     path, records = moved_snapshot(tmp_path)
-    assert main(["import", "--arxiv-snapshot", str(path), "--categories", "math"]) == 0
-    out = capsys.readouterr().out
+    result = invoke("import", "--arxiv-snapshot", str(path), "--categories", "math")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
     math = [r for r in records if any(c.startswith("math.") for c in r["categories"].split())]
     assert f"landed {len(math)} papers" in out
     with duckdb.connect(str(home.warehouse), read_only=True) as con:

@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.cli import main, materialize
 from orchestration.defs.warehouse import partition_vars
-from tests.conftest import land, sample_cards
+from orchestration.runs import materialize
+from tests.conftest import invoke, land, sample_cards
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 HF_DAILY = FORMATS / "hf_api_daily_papers_2026-06-12.json"
@@ -96,7 +96,8 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
         tables = con.execute("select table_name from information_schema.tables").fetchall()
     assert not [t for (t,) in tables if "__dbt_tmp" in t]  # no scratch table left behind
 
-    assert main(["backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--full-refresh"]) == 0
+    result = invoke("backfill", "--from", str(DAYS[0]), "--to", str(DAYS[-1]), "--full-refresh")
+    assert result.exit_code == 0, result.stderr
     full = snapshot(home)
     for name in TABLES:
         assert incremental[name] == full[name], name

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.cli import materialize
+from orchestration.runs import materialize
 from tests.conftest import land, sample_cards
 
 D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)

@@ -20,9 +20,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from orchestration import env
-from orchestration.cli import CliError, materialize
 from orchestration.definitions import defs
 from orchestration.defs.ingest import raw_listings
+from orchestration.runs import RunFailed, materialize
 from tests.conftest import land, sample_cards
 from tests.test_charts import line_heights
 from transforms.charts import digest_charts
@@ -461,7 +461,7 @@ def test_email_sent_once_to_readers_and_watchlist(trending, smtp) -> None:
 def test_partial_page_blocks_everything_downstream(home: env.Home) -> None:
     day = DAYS[0]
     land(home, day, "page.txt", sample_cards()[:2])
-    with pytest.raises(CliError, match="ge_raw_listings"):
+    with pytest.raises(RunFailed, match="ge_raw_listings"):
         materialize(home, day)
     assert query(home, "select count(*) from raw.listings") == [(2,)]
     tables = {r[0] for r in query(home, "select table_name from information_schema.tables")}

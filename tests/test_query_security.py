@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestration import env
-from orchestration.cli import materialize
+from orchestration.runs import materialize
 from tests.conftest import land, sample_cards
 
 DAY = dt.date(2026, 11, 22)

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 from orchestration import env
-from orchestration.cli import CliError, main, materialize
-from tests.conftest import sample_cards, write_listing
+from orchestration.runs import RunFailed, materialize
+from tests.conftest import invoke, sample_cards, write_listing
 from transforms.landing import read_landing_day
 from transforms.warehouse import RAW_DDL, ensure_raw_schema
 
@@ -59,9 +59,10 @@ def test_fixture_counts_match_the_sources() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(COUNTS))
-def test_papertrends_parse_gives_each_sample_its_records(name, capsys) -> None:
-    assert main(["parse", str(FORMATS / name), "--format", "json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+def test_papertrends_parse_gives_each_sample_its_records(name) -> None:
+    result = invoke("parse", str(FORMATS / name), "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
     fmt, count = COUNTS[name]
     assert (doc["format"], len(doc["records"])) == (fmt, count)
     first = doc["records"][0]
@@ -72,17 +73,20 @@ def test_papertrends_parse_gives_each_sample_its_records(name, capsys) -> None:
     assert "raw_text" not in first
 
 
-def test_papertrends_parse_table_and_unusable_file(tmp_path: Path, capsys) -> None:
-    assert main(["parse", str(FORMATS / RSS)]) == 0
-    out = capsys.readouterr().out
+def test_papertrends_parse_table_and_unusable_file(tmp_path: Path) -> None:
+    table = invoke("parse", str(FORMATS / RSS))
+    assert table.exit_code == 0
+    out = table.stdout
     assert "arxiv_rss" in out and "4 record(s)" in out and "2609.26811" in out
     pdf = tmp_path / "paper.pdf"
     pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
-    assert main(["parse", str(pdf)]) == 1
-    err = capsys.readouterr().err
+    refused = invoke("parse", str(pdf))
+    assert refused.exit_code == 1
+    err = refused.stderr
     assert err.count("\n") == 1 and "PDF document" in err
-    assert main(["parse", str(pdf), "--format", "json"]) == 1
-    doc = json.loads(capsys.readouterr().out)
+    as_json = invoke("parse", str(pdf), "--format", "json")
+    assert as_json.exit_code == 1
+    doc = json.loads(as_json.stdout)
     assert doc["records"] == [] and "PDF document" in doc["rejected"][0]["reason"]
 
 
@@ -207,7 +211,7 @@ def test_a_day_whose_only_file_is_a_pdf_fails_in_one_line(home: env.Home) -> Non
     folder = home.landing / DAY.isoformat()
     folder.mkdir(parents=True)
     (folder / "listing.pdf").write_bytes(b"%PDF-1.4\n" + bytes(range(256)))
-    with pytest.raises(CliError) as failure:
+    with pytest.raises(RunFailed) as failure:
         materialize(home, DAY)
     message = str(failure.value)
     assert "\n" not in message

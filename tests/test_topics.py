@@ -12,8 +12,8 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.cli import main, materialize
-from tests.conftest import land, sample_cards
+from orchestration.runs import materialize
+from tests.conftest import invoke, land, sample_cards
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import scale  # bench/scale.py: the history generator
@@ -71,7 +71,8 @@ def test_a_topic_made_to_rise_rises_and_an_even_one_does_not(home: env.Home) -> 
     days = scale.weekdays(dt.date(2026, 1, 5), n_days)
     for day in days:
         scale.write_day(home.landing, day, history.day())
-    assert main(["backfill", "--from", str(days[0]), "--to", str(days[-1])]) == 0
+    result = invoke("backfill", "--from", str(days[0]), "--to", str(days[-1]))
+    assert result.exit_code == 0, result.stderr
 
     def trend(term: str) -> tuple:
         (topic,) = _rows(

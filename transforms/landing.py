@@ -11,12 +11,17 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from transforms.errors import UserError
 from transforms.formats import parse_file
+from transforms.listing import file_sha256
 from transforms.records import ListingFileError, ListingRecord
 
 DATE_FOLDER_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -315,3 +320,86 @@ def _landed_files(
             | {"source": provenance.get("source") or source_of(f.format)}
         )
     return pl.DataFrame(rows, schema=LANDED_FILES_SCHEMA), no_listing
+
+
+# --------------------------------------------------------------------------------------------
+# Landing files given by a user (``papertrends run --listing FILE``)
+# --------------------------------------------------------------------------------------------
+
+
+class LandingError(UserError):
+    """A listing file that cannot land (missing, unreadable, or the folder is not writable)."""
+
+
+def safe_name(name: str) -> str:
+    """A listing's file name as a plain name inside landing/<date>/ (never a path).
+
+    Only the last path component is kept ("../../x.txt" and "..\\..\\x.txt" are "x.txt").
+    Bytes that are not UTF-8 become U+FFFD and control characters are dropped; leading
+    dots, tildes and spaces are stripped (the landing reader skips hidden and backup
+    files); a long name is shortened so that a numbered suffix and the ".tmp" of the copy
+    still fit the file system's 255 bytes.
+    """
+    max_bytes = 200
+    name = os.fsencode(name).decode("utf-8", errors="replace")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".~ ").strip()
+    if len(name.encode()) > max_bytes:
+        suffix = Path(name).suffix
+        if len(suffix.encode()) > 16:
+            suffix = ""
+        stem = name[: len(name) - len(suffix)]
+        budget = max_bytes - len(suffix.encode())
+        name = stem.encode()[:budget].decode("utf-8", errors="ignore").rstrip() + suffix
+    return name if name.strip(".") else "listing.txt"
+
+
+def land_files(folder: Path, files: Sequence[Path]) -> list[Path]:
+    """Copy listing files into ``folder`` (a date's landing/<date>/), atomically (copy, then
+    link in); the landed paths, in order.
+
+    A file already landed with the same name and bytes is left as it is; a different file
+    with a taken name gets a numbered suffix, so nothing that landed before is overwritten.
+    Every file lands under a plain, safe name inside the folder (see :func:`safe_name`).
+    Nothing lands unless every file is readable (:class:`LandingError` otherwise).
+    """
+    for source in files:
+        if not source.is_file():
+            raise LandingError(f"listing file not found: {source}")
+        if not os.access(source, os.R_OK):
+            raise LandingError(f"listing file not readable: {source}")
+    landed = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for source in files:
+            source_sha = file_sha256(source.read_bytes())
+            name = safe_name(source.name)
+            target = folder / name
+            stem, suffix = Path(name).stem, Path(name).suffix
+            counter = 2
+            while True:
+                if target.exists():
+                    if target.is_file() and file_sha256(target.read_bytes()) == source_sha:
+                        break  # landed before
+                    target = folder / f"{stem}-{counter}{suffix}"
+                    counter += 1
+                    continue
+                # Copy to a unique hidden name, then link it in: os.link fails instead of
+                # overwriting when a concurrent run landed the same name meanwhile.
+                fd, tmp = tempfile.mkstemp(prefix=".landing.", suffix=".tmp", dir=folder)
+                os.close(fd)
+                try:
+                    shutil.copyfile(source, tmp)
+                    os.link(tmp, target)
+                    break
+                except FileExistsError:
+                    continue
+                finally:
+                    os.unlink(tmp)
+            landed.append(target)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise LandingError(
+            f"cannot land listing files in {folder}: {exc.strerror or exc}{where}"
+        ) from None
+    return landed

@@ -30,17 +30,10 @@ SAMPLE_LISTING = REPO_ROOT / "data" / "samples" / "hf_papers_sequence.txt"
 _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
-# Writers take turns through this Dagster concurrency pool (DuckDB has one writer per file).
-DUCKDB_POOL = "duckdb_writer"
-
+# Writers take turns through the warehouse lock (transforms.warehouse.warehouse_lock), in
+# every kind of run: no Dagster concurrency pool is needed beside it.
 _DAGSTER_YAML = """\
-# Written by papertrends. One DuckDB writer at a time: runs that use the duckdb_writer
-# pool are queued whole (run granularity); inside a run the warehouse file lock
-# serialises the steps that write.
-concurrency:
-  pools:
-    granularity: run
-    default_limit: 1
+# Written by papertrends.
 telemetry:
   enabled: false
 """

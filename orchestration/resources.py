@@ -1,9 +1,8 @@
 """Dagster resources: the papertrends home with its DuckDB warehouse.
 
-Also the bookkeeping that lets a killed ``papertrends run`` never block the next one: the
-warehouse lock is an ``flock`` (it dies with the process), and the Dagster concurrency slot
-of the ``duckdb_writer`` pool that a killed in-process run still holds is freed by the
-next run (:func:`run_liveness`, :func:`reap_dead_runs`).
+Also the bookkeeping of a killed ``papertrends run``: the warehouse lock dies with its
+process, so nothing blocks the next run; the next run reports the killed one failed, so the
+UI does not show it as started forever (:func:`run_liveness`, :func:`reap_dead_runs`).
 """
 
 from __future__ import annotations
@@ -123,13 +122,10 @@ def _unlink_if_unlocked(path: Path) -> None:
 def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
     """Close the books of in-process runs whose process died; their run ids.
 
-    For each liveness file nobody holds: the run is reported failed (it shows as such in
-    the UI instead of "started" forever) and its concurrency slots are freed, else the
-    ``duckdb_writer`` pool slot it held blocks every later run. Slots still claimed by runs
-    that already finished are freed too. Runs of other processes that are alive, and runs
-    launched by the Dagster daemon (no liveness file), are left alone.
+    For each liveness file nobody holds, the run is reported failed: it shows as such in
+    the UI instead of "started" forever. Runs of other processes that are alive, and runs
+    launched from the UI or by the daemon (no liveness file), are left alone.
     """
-    storage = instance.event_log_storage
     reaped: list[str] = []
     folder = _liveness_dir(home)
     for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
@@ -152,24 +148,8 @@ def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
                     "the process running this run died (killed?) before it finished; "
                     "cleaned up by a later papertrends run",
                 )
-            if storage.supports_global_concurrency_limits:
-                storage.free_concurrency_slots_for_run(run_id)
             path.unlink(missing_ok=True)
             reaped.append(run_id)
         finally:
             os.close(fd)
-    if storage.supports_global_concurrency_limits:
-        for key in storage.get_concurrency_keys():
-            info = storage.get_concurrency_info(key)
-            holders = {s.run_id for s in info.claimed_slots} | {
-                p.run_id for p in info.pending_steps
-            }
-            for run_id in holders:
-                run = instance.get_run_by_id(run_id)
-                if run is None or run.status in (
-                    dg.DagsterRunStatus.SUCCESS,
-                    dg.DagsterRunStatus.FAILURE,
-                    dg.DagsterRunStatus.CANCELED,
-                ):
-                    storage.free_concurrency_slots_for_run(run_id)
     return reaped

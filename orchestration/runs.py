@@ -66,14 +66,10 @@ def materialize(
     landing/): Dagster records two events per asset and daily partition, ~1,400 for a year
     of two fetch assets that would fetch nothing.
 
-    The warehouse file lock serialises the writers. The ``duckdb_writer`` pool has run
-    granularity (``dagster.yaml``, written by ``env.Home.ensure``), not per step: in a run
-    executed in this process, a step waiting for a pool slot makes Dagster's in-process
-    executor poll without sleeping (a core busy for as long as another run writes) and a
-    killed run would keep its slot for good.
-    The run is marked alive (a file lock) while it executes; runs whose process was killed
-    are first reported failed and any slot they still hold freed (see
-    orchestration.resources.reap_dead_runs), so a killed run never blocks the next one.
+    The warehouse lock serialises the writers, of this run and of any other (a step that
+    writes waits for it). The run is marked alive (a file lock) while it executes; runs
+    whose process was killed are first reported failed (see
+    orchestration.resources.reap_dead_runs).
     """
     from dagster import DagsterInstance
 

@@ -22,6 +22,7 @@ from tests.conftest import land, sample_cards
 from tests.test_faults import (
     RunWatcher,
     check_published_files,
+    cli_env,
     count,
     killing_leftovers,
     listing,
@@ -193,6 +194,81 @@ def test_runs_started_at_once_and_queries_during_them_all_succeed(
     runs = watcher.instance.get_runs()
     watcher.close()
     assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 2
+
+
+#: The instance config of a home whose runs are launched the way the UI launches them: the
+#: run coordinator hands a submitted run straight to the run launcher (the daemon's queue
+#: hands it to the same launcher later).
+LAUNCHING_DAGSTER_YAML = """\
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: DefaultRunCoordinator
+telemetry:
+  enabled: false
+"""
+
+
+def str_date(run) -> str:
+    return run.tags["dagster/partition"]
+
+
+@pytest.mark.slow
+def test_a_launched_run_and_a_cli_run_at_once_take_turns_at_the_warehouse(
+    home: env.Home, tmp_path: Path
+) -> None:
+    """A run launched through the instance's run launcher (its own process, as runs from the
+    UI, the schedule and the sensor are) and a `papertrends run` of another date, started
+    together: they overlap, both succeed and both dates are complete. Nothing but the
+    warehouse lock orders their writes."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    cards = sample_cards()
+    launched_day = D1 + dt.timedelta(days=1)
+    land(home, launched_day, "page.txt", cards[:6])
+    (home.dagster_home / "dagster.yaml").write_text(LAUNCHING_DAGSTER_YAML)
+    environ = dict(cli_env(home), DAGSTER_HOME=str(home.dagster_home))
+    environ.pop("PAPERTRENDS_SOURCES", None)  # nothing fetched
+    tags = f'{{"dagster/partition": "{launched_day}"}}'
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "launch"]
+    command += ["-m", "orchestration.definitions", "-j", "papertrends_daily", "--tags", tags]
+    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        with killing_leftovers() as started:
+            launch = subprocess.Popen(
+                command,
+                env=environ,
+                cwd=env.REPO_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            page = listing(tmp_path, "page.txt", cards[4:10])  # 2 papers on both dates
+            cli = start_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
+            started.append(cli)
+            assert launch.wait(timeout=120) == 0, launch.stderr.read()[-3000:]
+            code, _, err = cli.finish()
+            assert code == 0, err[-3000:]
+            deadline = time.monotonic() + 300
+            while True:
+                runs = instance.get_runs()
+                (launched,) = [r for r in runs if r.tags["dagster/partition"] != str(D1)]
+                if launched.is_finished or time.monotonic() > deadline:
+                    break
+                time.sleep(1)
+        assert launched.status == DagsterRunStatus.SUCCESS, launched.status
+        assert launched.tags["dagster/partition"] == launched_day.isoformat()
+        assert len(runs) == 2
+        cli_run, other = (instance.get_run_stats(r.run_id) for r in sorted(runs, key=str_date))
+        assert cli_run.start_time < other.end_time and other.start_time < cli_run.end_time
+
+    w = home.warehouse
+    per_day = "select listing_date, count(*) from raw.listings group by 1 order by 1"
+    with duckdb.connect(str(w), read_only=True) as con:
+        assert con.execute(per_day).fetchall() == [(D1, 6), (launched_day, 6)]
+    assert count(w, "select count(*) from papers") == 10
+    assert count(w, "select count(distinct paper_id) from raw.paper_keyphrases") == 10
+    assert count(w, "select count(*) from paper_appearances") == 12
+    for day in (D1, launched_day):
+        assert (home.publish / day.isoformat() / "digest.md").is_file()
 
 
 # ---------------------------------------------------------------------------- backfill

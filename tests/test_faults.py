@@ -493,16 +493,12 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
         assert "Traceback" not in err
         assert "8 papers parsed" in out
 
-    # The killed runs were closed as failed and hold no concurrency slot any more.
+    # The killed runs were closed as failed.
     statuses = {r.run_id: r.status for r in watcher.instance.get_runs()}
     assert len(killed) == 3
     assert all(statuses[run_id] == DagsterRunStatus.FAILURE for run_id in killed), statuses
     (last,) = watcher.run_ids() - known
     assert statuses[last] == DagsterRunStatus.SUCCESS
-    storage = watcher.instance.event_log_storage
-    for key in storage.get_concurrency_keys():
-        info = storage.get_concurrency_info(key)
-        assert not info.claimed_slots and not info.pending_steps, info
     watcher.close()
 
     ref = reference.wait()

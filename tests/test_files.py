@@ -1,16 +1,24 @@
-"""transforms.files: atomic writes, the sweeping of their leftovers, one-line messages."""
+"""transforms.files: atomic writes, the sweeping of their leftovers, the readers-writer lock,
+one-line messages."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from transforms.files import atomic_write, one_line, sweep_stale_tmp
+from transforms.files import (
+    LockTimeout,
+    atomic_write,
+    one_line,
+    readers_writer_lock,
+    sweep_stale_tmp,
+)
 
 
 def test_atomic_write_bytes_text_and_a_writer(tmp_path: Path) -> None:
@@ -77,3 +85,75 @@ def test_sweep_removes_dead_writers_and_old_files_and_keeps_live_ones(tmp_path: 
 )
 def test_one_line(text: object, kwargs: dict, expected: str) -> None:
     assert one_line(text, **kwargs) == expected
+
+
+# ---------------------------------------------------------------------------- the lock
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from transforms.files import readers_writer_lock
+with readers_writer_lock(Path(sys.argv[1]), shared=sys.argv[2] == "shared"):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[3]))
+"""
+
+
+def _holder(lock: Path, mode: str, seconds: float) -> subprocess.Popen:
+    """Another process holding the lock for ``seconds`` (once it printed "held")."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(lock), mode, str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
+def test_readers_share_the_lock_and_a_writer_is_alone(tmp_path: Path) -> None:
+    lock = tmp_path / "w.lock"
+    reader = _holder(lock, "shared", 30)
+    try:
+        with readers_writer_lock(lock, shared=True, timeout_s=0):
+            pass  # readers share it
+        waits: list[None] = []
+        with (
+            pytest.raises(LockTimeout),
+            readers_writer_lock(
+                lock, shared=False, timeout_s=0.3, on_wait=lambda: waits.append(None)
+            ),
+        ):
+            pass
+        assert waits == [None]  # told once, however long it waited
+    finally:
+        reader.kill()
+        reader.wait()
+    with readers_writer_lock(lock, shared=False, timeout_s=0):  # the holder died: free
+        pass
+
+
+def test_a_writer_without_timeout_waits_until_the_holder_is_done(tmp_path: Path) -> None:
+    lock = tmp_path / "w.lock"
+    writer = _holder(lock, "exclusive", 1.0)
+    started = time.monotonic()
+    with readers_writer_lock(lock, shared=False):  # no timeout: waits for the holder
+        waited = time.monotonic() - started
+    writer.wait()
+    assert waited > 0.8  # the holder held it 1 s after saying so
+
+
+def test_a_thread_of_the_same_process_waits_too(tmp_path: Path) -> None:
+    lock = tmp_path / "w.lock"
+    order: list[str] = []
+    with readers_writer_lock(lock, shared=False):
+
+        def other() -> None:
+            with readers_writer_lock(lock, shared=True):
+                order.append("reader")
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(0.3)
+        order.append("writer done")
+    thread.join(5)
+    assert order == ["writer done", "reader"]

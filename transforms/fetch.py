@@ -36,23 +36,21 @@ the source, the URL and the last status.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.utils
-import fcntl
 import json
 import logging
-import os
 import re
 import time
 import xml.etree.ElementTree as ET
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+from filelock import FileLock
 
 from transforms.files import atomic_write, one_line
 
@@ -333,15 +331,9 @@ def read_sidecar(folder: Path, source: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-@contextlib.contextmanager
-def _fetch_lock(folder: Path, source: str) -> Iterator[None]:
+def _fetch_lock(folder: Path, source: str) -> FileLock:
     """One fetch of a source into a date's folder at a time (schedule and CLI at once)."""
-    fd = os.open(folder / f".fetch-{source}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return FileLock(folder / f".fetch-{source}.lock")
 
 
 class _Previous:

@@ -32,17 +32,18 @@ counting it as sent is exactly the bug that kept a date's real digest from ever 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
+
+from filelock import FileLock
 
 from transforms.files import atomic_write, one_line
 from transforms.hashing import sha256_parts
@@ -248,21 +249,10 @@ def read_ledger(ledger_path: str | Path) -> dict[str, dict[str, object]]:
     return sent
 
 
-@contextlib.contextmanager
-def _locked(ledger: Path) -> Iterator[None]:
-    """Exclusive lock on ``<ledger>.lock`` (POSIX); a no-op where fcntl is unavailable."""
+def _locked(ledger: Path) -> FileLock:
+    """The send ledger's exclusive lock, ``<ledger>.lock``: one sender at a time."""
     ledger.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    with open(ledger.with_name(ledger.name + ".lock"), "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    return FileLock(ledger.with_name(ledger.name + ".lock"))
 
 
 def _message_recipients(message: EmailMessage) -> tuple[str, ...]:

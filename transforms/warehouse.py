@@ -6,18 +6,18 @@ dbt owns every other table; these are its sources (schema ``raw``).
 DuckDB lets one process open a file read-write, and a read-only open fails while another
 process has it read-write (and the other way round). Everything that opens the warehouse
 therefore takes a readers-writer lock on ``<warehouse>.lock`` next to it first
-(:func:`warehouse_lock`: ``flock`` shared for readers, exclusive for writers), and holds it
-while the connection is open. Waiting has a timeout and ends in :class:`WarehouseBusyError`
-with a one-line message. ``flock`` locks belong to the open file, so a killed process never
-leaves a stale lock behind. No Dagster here, so the CLI can use the same helpers.
+(:func:`warehouse_lock`: shared for readers, exclusive for writers), and holds it while the
+connection is open. This lock is the one thing that serialises writers, whoever runs them:
+a CLI run, a run launched in the UI, the daemon's. A writer waits for as long as the lock is
+held; a reader (``papertrends query``) gives up after its timeout with
+:class:`WarehouseBusyError` and a one-line message. The lock ends with its process, so a
+killed process never leaves a stale lock behind. No Dagster here, so the CLI can use the same
+helpers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import fcntl
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -26,7 +26,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-DEFAULT_LOCK_TIMEOUT_S = 600.0
+from transforms.files import LockTimeout, readers_writer_lock
+
+#: How long an open waits for a process that has the file open without taking the lock (the
+#: DuckDB CLI, a notebook). The lock itself is waited for as long as it is held.
+OPEN_TIMEOUT_S = 600.0
 
 
 class WarehouseBusyError(RuntimeError):
@@ -38,64 +42,37 @@ def lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.stem + ".lock")
 
 
-def _open_lock_file(path: Path, shared: bool) -> int | None:
-    """The lock file's descriptor; None for a reader when it cannot exist (read-only home:
-    nobody can write the warehouse there, so there is nothing to wait for)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        if not shared or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise
-    try:
-        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-
-
 @contextmanager
 def warehouse_lock(
     warehouse: Path,
     *,
     shared: bool,
-    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
-    """Hold the warehouse's readers-writer lock: ``shared`` for readers, else exclusive.
+    """Hold the warehouse's readers-writer lock (:func:`transforms.files.readers_writer_lock`):
+    ``shared`` for readers, else exclusive.
 
     Waits while another process holds a conflicting lock, calling ``on_wait(message)`` once
-    when it starts waiting, and raises :class:`WarehouseBusyError` after ``timeout_s``.
+    when it starts waiting; :class:`WarehouseBusyError` after ``timeout_s`` (None: as long
+    as the holder writes; every holder is a live process, so the wait ends).
     """
     warehouse = Path(warehouse)
-    fd = _open_lock_file(lock_path(warehouse), shared)
-    if fd is None:
-        yield
-        return
+    holder = "a run is writing it" if shared else "another run or a query is using it"
+
+    def waiting() -> None:
+        if on_wait is not None:
+            on_wait(f"waiting for the warehouse {warehouse}: {holder}...")
+
     try:
-        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-        deadline = time.monotonic() + timeout_s
-        waited = False
-        while True:
-            try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = "a run is writing it" if shared else "another run or a query is using it"
-                if not waited and on_wait is not None:
-                    on_wait(f"waiting for the warehouse {warehouse}: {holder}...")
-                waited = True
-                if time.monotonic() >= deadline:
-                    raise WarehouseBusyError(
-                        f"the warehouse {warehouse} is busy ({holder}); "
-                        f"gave up after waiting {timeout_s:.0f}s"
-                    ) from None
-                time.sleep(0.1)
-        try:
+        with readers_writer_lock(
+            lock_path(warehouse), shared=shared, timeout_s=timeout_s, on_wait=waiting
+        ):
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    except LockTimeout:
+        raise WarehouseBusyError(
+            f"the warehouse {warehouse} is busy ({holder}); gave up after waiting {timeout_s:.0f}s"
+        ) from None
 
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
@@ -112,7 +89,7 @@ def open_duckdb(
     *,
     read_only: bool,
     config: Mapping[str, object] | None = None,
-    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    timeout_s: float = OPEN_TIMEOUT_S,
     on_wait: Callable[[str], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect``, retried while DuckDB reports that another process holds the
@@ -145,7 +122,7 @@ def connect_warehouse(
     *,
     read_only: bool,
     config: Mapping[str, object] | None = None,
-    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection to the warehouse, opened and used under :func:`warehouse_lock`
@@ -154,7 +131,7 @@ def connect_warehouse(
     warehouse = Path(warehouse)
     if read_only and not warehouse.exists():
         raise FileNotFoundError(f"no warehouse yet at {warehouse}")
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + (OPEN_TIMEOUT_S if timeout_s is None else timeout_s)
     with warehouse_lock(warehouse, shared=read_only, timeout_s=timeout_s, on_wait=on_wait):
         con = open_duckdb(
             warehouse,
@@ -173,13 +150,13 @@ def connect_warehouse(
 def writing_warehouse(
     warehouse: Path,
     *,
-    timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+    timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """The exclusive lock for another process that writes the warehouse (dbt): held for
     the block, once DuckDB can open the file read-write (no lock-less reader has it)."""
     warehouse = Path(warehouse)
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + (OPEN_TIMEOUT_S if timeout_s is None else timeout_s)
     with warehouse_lock(warehouse, shared=False, timeout_s=timeout_s, on_wait=on_wait):
         if warehouse.exists():
             remaining = max(0.0, deadline - time.monotonic())

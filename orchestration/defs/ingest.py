@@ -8,7 +8,6 @@ import polars as pl
 
 from orchestration.defs.fetch import FETCH_ASSET_KEYS
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
-from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.landing import DayBatch, read_landing_day
@@ -65,7 +64,6 @@ def no_paper_failure(batches: list[DayBatch]) -> str | None:
     ],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    pool=DUCKDB_POOL,
 )
 def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """Parse every file in ``landing/<date>/`` (any format, detected from its content) and

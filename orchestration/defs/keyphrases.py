@@ -6,7 +6,6 @@ import dagster as dg
 import polars as pl
 
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
-from orchestration.env import DUCKDB_POOL
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.keyphrase_store import plan_keyphrases, write_keyphrases
@@ -29,7 +28,6 @@ class KeyphraseSettings(dg.Config):
     kinds={"python", "polars", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
-    pool=DUCKDB_POOL,
 )
 def paper_keyphrases(
     context: dg.AssetExecutionContext, config: KeyphraseSettings, papertrends: PapertrendsHome

@@ -24,7 +24,6 @@ from dagster_dbt import DagsterDbtTranslator, dbt_assets
 from orchestration.dbt_build import selection_args, stream_build
 from orchestration.dbt_project import dbt_project, prepare_manifest
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
-from orchestration.env import DUCKDB_POOL
 from orchestration.resources import PapertrendsHome
 from transforms.files import atomic_write
 
@@ -186,7 +185,6 @@ def _build(
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
     backfill_policy=single_run_backfill,
-    pool=DUCKDB_POOL,
     name="warehouse_models",
 )
 def warehouse_models(
@@ -206,7 +204,6 @@ def warehouse_models(
     partitions_def=daily_partitions,
     dagster_dbt_translator=TRANSLATOR,
     backfill_policy=single_run_backfill,
-    pool=DUCKDB_POOL,
     name="keyphrase_models",
 )
 def keyphrase_models(

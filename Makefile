@@ -30,9 +30,10 @@ install: $(STAMP) $(MANIFEST)
 run: install
 	$(BIN)/papertrends run --listing data/samples/hf_papers_sequence.txt
 
-## Every test (unit, dbt, GE, Dagster end to end).
+## Every test (unit, dbt, GE, Dagster end to end), one worker per core; a test module's tests
+## stay on one worker (they share its fixtures).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses auto --dist loadscope
 
 lint: install
 	$(BIN)/ruff format --check .

@@ -65,7 +65,7 @@ def selection_args(
     return ["--select", *models, *tests]
 
 
-def _close_warehouse() -> None:
+def close_warehouse() -> None:
     """Drop dbt's adapters and dbt-duckdb's process-wide environment, which holds the
     database open after a build; the collection closes it now, not at some later GC."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -121,7 +121,7 @@ def stream_build(
         except BaseException as exc:  # reported by the step, below
             outcome = exc
         try:
-            _close_warehouse()
+            close_warehouse()
         except Exception as exc:
             outcome = outcome if isinstance(outcome, BaseException) else exc
         events.put(_Done(outcome))

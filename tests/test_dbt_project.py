@@ -4,39 +4,92 @@ dbt's unit tests (the `unit_tests:` of the model YAML) run here, not in the pipe
 
 The pipeline's `dbt build` excludes them (they test SQL logic on fixed rows, not the day's
 data, and cost ~1.5 s of every run); this runs them all against an empty warehouse with the
-models' relations in place (`dbt build --empty`), as dbt's docs advise for CI.
+models' relations in place (`dbt build --empty`), as dbt's docs advise for CI. dbt runs in
+this process (``dbtRunner``, as the pipeline's steps run it); the empty warehouse is built
+once per module and copied into each test's home.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestration import env
 from transforms.warehouse import ensure_raw_schema
 
 
-def _dbt(*args: str, target: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [env.DBT_EXECUTABLE, *args, "--profiles-dir", ".", "--target-path", target],
-        cwd=env.DBT_PROJECT_DIR,
-        capture_output=True,
-        text=True,
-    )
+@dataclass
+class Dbt:
+    """What one dbt invocation did: success, each node's status ("pass", "fail", "error"...),
+    and the name and message of every event."""
+
+    success: bool
+    statuses: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def test_passed(self) -> bool:
+        """For ``dbt test``: True when its tests passed, False when one failed on the data;
+        an error (the test could not run) fails the calling test instead."""
+        assert self.statuses and "error" not in self.statuses, self.log
+        return self.success
+
+    @property
+    def log(self) -> str:
+        return "\n".join(message for _, message in self.events)[-3000:]
 
 
-def test_every_dbt_unit_test_passes(home: env.Home, tmp_path, dbt_manifest):
+def _dbt(*args: str, target: str) -> Dbt:
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.dbt_build import close_warehouse
+
+    events: list[tuple[str, str]] = []
+    project = str(env.DBT_PROJECT_DIR)
+    options = ["--project-dir", project, "--profiles-dir", project, "--target-path", target]
+    options += ["--log-path", target, "--log-level", "none", "--log-level-file", "none"]
+    runner = dbtRunner(callbacks=[lambda e: events.append((e.info.name, e.info.msg))])
+    try:
+        result = runner.invoke([*args, *options])
+    finally:
+        close_warehouse()  # dbt-duckdb keeps the file open otherwise
+    results = getattr(result.result, "results", None) or []
+    return Dbt(result.success, [str(r.status) for r in results], events)
+
+
+@pytest.fixture(scope="module")
+def empty_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with every model's relation and no rows (``dbt build --empty``)."""
+    home = env.home(tmp_path_factory.mktemp("empty") / "home").ensure()
     with duckdb.connect(str(home.warehouse)) as con:
         ensure_raw_schema(con)
-    target = str(tmp_path / "target")
-    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
-    assert built.returncode == 0, built.stdout[-2000:]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PAPERTRENDS_HOME", str(home.root))
+        target = str(home.root / "target")
+        args = ("build", "--empty", "--exclude-resource-type", "test", "unit_test")
+        built = _dbt(*args, target=target)
+    assert built.success, built.log
+    return home.warehouse
+
+
+@pytest.fixture
+def built(empty_build: Path, home: env.Home, tmp_path: Path) -> str:
+    """The empty build copied into this test's home; the dbt target folder to use."""
+    shutil.copyfile(empty_build, home.warehouse)
+    return str(tmp_path / "target")
+
+
+def test_every_dbt_unit_test_passes(built: str, tmp_path, dbt_manifest):
+    target = built
 
     tested = _dbt("test", "--select", "test_type:unit", target=target)
-    assert tested.returncode == 0, tested.stdout[-3000:]
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert tested.success, tested.log
+    results = json.loads((Path(target) / "run_results.json").read_text())["results"]
     manifest = json.loads(dbt_manifest.read_text())
     expected = {key for key in manifest["unit_tests"]}
     assert expected, "the dbt project has unit tests"
@@ -53,15 +106,11 @@ def test_the_pipeline_build_leaves_unit_tests_out():
 
 
 def test_data_tests_of_per_date_models_read_the_dates_a_run_rebuilt(
-    home: env.Home, tmp_path, monkeypatch
+    built: str, home: env.Home, monkeypatch
 ):
     """keyword_trends' uniqueness test: an old date's duplicate is not this run's business,
     a duplicate beside the rows this run built is (a row that survived the rebuild)."""
-    with duckdb.connect(str(home.warehouse)) as con:
-        ensure_raw_schema(con)
-    target = str(tmp_path / "target")
-    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
-    assert built.returncode == 0, built.stdout[-2000:]
+    target = built
 
     def insert(day: str, phrase: str, built_at: str) -> None:
         with duckdb.connect(str(home.warehouse)) as con:
@@ -72,7 +121,7 @@ def test_data_tests_of_per_date_models_read_the_dates_a_run_rebuilt(
 
     def unique_test_passes() -> bool:
         select = "keyword_trends,test_name:unique_combination_of_columns"
-        return _dbt("test", "--select", select, target=target).returncode == 0
+        return _dbt("test", "--select", select, target=target).test_passed
 
     insert("2026-11-02", "flow matching", "2026-11-02 07:00")
     insert("2026-11-02", "flow matching", "2026-11-02 07:00")  # an old date's duplicate
@@ -85,14 +134,10 @@ def test_data_tests_of_per_date_models_read_the_dates_a_run_rebuilt(
     assert not unique_test_passes()
 
 
-def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, tmp_path):
+def test_not_null_columns_fails_on_a_null_in_any_listed_column(built: str, home: env.Home):
     """One not_null_columns test per model stands for a not_null test per column: a clean
     row passes, a null in any listed column fails, a null elsewhere does not."""
-    with duckdb.connect(str(home.warehouse)) as con:
-        ensure_raw_schema(con)
-    target = str(tmp_path / "target")
-    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
-    assert built.returncode == 0, built.stdout[-2000:]
+    target = built
 
     def passes(z_score: float | None, status: str | None, share: float | None) -> bool:
         with duckdb.connect(str(home.warehouse)) as con:
@@ -103,7 +148,7 @@ def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, t
                 [z_score, status, share],
             )
         select = "keyword_trends,test_name:not_null_columns"
-        return _dbt("test", "--select", select, target=target).returncode == 0
+        return _dbt("test", "--select", select, target=target).test_passed
 
     assert passes(1.5, "steady", 0.1)
     assert not passes(None, "steady", 0.1)
@@ -111,7 +156,7 @@ def test_not_null_columns_fails_on_a_null_in_any_listed_column(home: env.Home, t
     assert passes(1.5, "steady", None)  # share_current is not declared not null
 
 
-def test_the_status_test_accepts_the_labels_the_project_declares(home: env.Home, tmp_path):
+def test_the_status_test_accepts_the_labels_the_project_declares(built: str, home: env.Home):
     """keyword_trends' and topic_trends' accepted_values read one list, the dbt var
     trend_statuses: every declared label passes, any other fails."""
     import yaml
@@ -120,11 +165,7 @@ def test_the_status_test_accepts_the_labels_the_project_declares(home: env.Home,
         "trend_statuses"
     ]
     assert "rising" in statuses and "cold_start" in statuses
-    with duckdb.connect(str(home.warehouse)) as con:
-        ensure_raw_schema(con)
-    target = str(tmp_path / "target")
-    built = _dbt("build", "--empty", "--exclude-resource-type", "test", "unit_test", target=target)
-    assert built.returncode == 0, built.stdout[-2000:]
+    target = built
 
     def passes(table: str, key: str, labels: list[str]) -> bool:
         with duckdb.connect(str(home.warehouse)) as con:
@@ -136,7 +177,7 @@ def test_the_status_test_accepts_the_labels_the_project_declares(home: env.Home,
                     [f"phrase {i}", label],
                 )
         select = f"{table},test_name:accepted_values"
-        return _dbt("test", "--select", select, target=target).returncode == 0
+        return _dbt("test", "--select", select, target=target).test_passed
 
     for table, key in (("keyword_trends", "keyphrase_norm"), ("topic_trends", "topic")):
         assert passes(table, key, statuses), table
@@ -147,13 +188,11 @@ def test_the_project_parses_without_deprecations(tmp_path):
     """A deprecation is dbt saying it reads the YAML differently from how it is written
     (a second `data_tests:` key of a model silently replaced the first)."""
     parsed = _dbt("parse", "--no-partial-parse", target=str(tmp_path / "target"))
-    assert parsed.returncode == 0, parsed.stdout[-2000:]
-    assert "Deprecat" not in parsed.stdout, parsed.stdout[-3000:]
+    assert parsed.success, parsed.log
+    assert not [e for e in parsed.events if "Deprecat" in e[0] + e[1]], parsed.log
 
 
 def _project_copy(tmp_path):
-    import shutil
-
     from dagster_dbt import DbtProject
 
     root = tmp_path / "dbt_project"
@@ -166,7 +205,6 @@ def _project_copy(tmp_path):
 def test_the_manifest_is_parsed_when_missing_or_stale_and_only_then(tmp_path):
     """The preparer every entry point uses (make, the definitions, the CLI, the tests)."""
     import os
-    from pathlib import Path
 
     from orchestration.dbt_project import manifest_is_stale, prepare_manifest
 
@@ -190,8 +228,6 @@ def test_the_manifest_is_parsed_when_missing_or_stale_and_only_then(tmp_path):
 
 
 def test_a_broken_project_is_one_line_naming_the_problem(tmp_path):
-    import pytest
-
     from orchestration.dbt_project import ManifestError, prepare_manifest
 
     root, project = _project_copy(tmp_path)

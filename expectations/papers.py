@@ -8,12 +8,12 @@ Frame = UNION ALL BY NAME of two row kinds, told apart by ``source_table``:
   paper that lost its appearances is still seen).  One derived column,
   ``listed_span_days = last_listed - first_listed + 1``.  Window None: every paper.
 * one ``summary`` row of whole-table invariants, cheap as one DuckDB aggregate and
-  checked whatever the window holds: ``table_rows``, ``null_ids``, ``duplicate_ids``
-  (``count(paper_id) - count(DISTINCT paper_id)``) and ``duplicate_id_sample`` (a few
-  of the duplicated ids, for the report).
+  checked whatever the window holds: ``table_rows``.
 
-Per-row expectations that would see the summary row's nulls carry a ``row_condition``
-on ``source_table``; the others ignore nulls.
+Keys, nulls and uniqueness are dbt's: ``papers``' ``not_null_columns`` and ``unique``
+tests (Dagster checks of the same step, which stop the build first). This suite checks
+what dbt does not say well: shapes of ids and links, date ranges and orders, counts.
+Expectations ignore nulls (the summary row's among them).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from expectations.runner import WARN, col, expect, new_suite, window, window_params
+from expectations.runner import WARN, expect, new_suite, window, window_params
 from transforms.records import PAPER_ID_REGEX
 
 NAME = "papers"
@@ -44,13 +44,7 @@ FROM papers
 {paper_filter}
 UNION ALL BY NAME
 SELECT 'summary' AS source_table,
-       count(*) AS table_rows,
-       count(*) - count(paper_id) AS null_ids,
-       count(paper_id) - count(DISTINCT paper_id) AS duplicate_ids,
-       (SELECT string_agg(paper_id, ', ' ORDER BY paper_id) FROM (
-            SELECT paper_id FROM papers WHERE paper_id IS NOT NULL
-            GROUP BY paper_id HAVING count(*) > 1 ORDER BY paper_id LIMIT 5
-       )) AS duplicate_id_sample
+       count(*) AS table_rows
 FROM papers
 {summary_filter}
 )
@@ -122,7 +116,6 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
     """``min_rows``: the whole table has at least this many papers."""
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
     latest_dt = dt.datetime.combine(latest, dt.time.max)
-    is_paper = col("source_table") == "papers"
     e = [
         expect(
             "ExpectTableColumnsToMatchSet",
@@ -146,39 +139,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
             min_value=min_rows,
             why="an empty papers table means the dbt model built from an empty/failed upstream",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="null_ids",
-            min_value=0,
-            max_value=0,
-            why="papers without an id anywhere in the table (outside the window too) cannot "
-            "be joined to keyphrases/appearances",
-        ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="duplicate_ids",
-            min_value=0,
-            max_value=0,
-            why=(
-                "fan-out anywhere in the table, outside the window too: the same paper twice "
-                "(unstable id hashing or a bad join) double-counts it everywhere"
-            ),
-        ),
-        # identity
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="paper_id",
-            row_condition=is_paper,
-            why="a paper without an id cannot be joined to keyphrases/appearances",
-        ),
-        expect(
-            "ExpectColumnValuesToBeUnique",
-            column="paper_id",
-            why=(
-                "fan-out in the window: the same paper twice (unstable id hashing or a bad join) "
-                "double-counts it everywhere; the offending rows are the sample"
-            ),
-        ),
+        # identity (null or duplicate ids: dbt's tests)
         expect(
             "ExpectColumnValuesToMatchRegex",
             column="paper_id",
@@ -190,30 +151,12 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
         ),
         # text
         expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="title",
-            row_condition=is_paper,
-            why="the digest lists papers by title",
-        ),
-        expect(
             "ExpectColumnValuesToMatchRegex",
             column="title",
             regex=r"\S",
             why="blank title: dedup picked an empty surface form",
         ),
         # dates
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="first_listed",
-            row_condition=is_paper,
-            why="first_listed drives the 'new paper' logic",
-        ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="last_listed",
-            row_condition=is_paper,
-            why="last_listed drives recency in the digest",
-        ),
         expect(
             "ExpectColumnPairValuesAToBeGreaterThanB",
             column_A="last_listed",
@@ -229,12 +172,6 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
             why="a future/epoch date from a mis-parsed listing leaks into the paper's lifetime",
         ),
         # counts
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="times_listed",
-            row_condition=is_paper,
-            why="a null count means the appearance join dropped the paper",
-        ),
         expect(
             "ExpectColumnValuesToBeBetween",
             column="times_listed",

@@ -15,7 +15,7 @@ Design notes (GX Core 1.24.1):
   A suite result is successful iff no *error* expectation failed.
 * Windows: every stage's ``query(start, end)`` selects the rows of the listing dates
   ``start..end`` (inclusive; both None = all history).  Whole-table invariants that
-  are cheap as one SQL aggregate (e.g. ``papers`` id uniqueness) are computed by DuckDB
+  are cheap as one SQL aggregate (e.g. the ``papers`` row count) are computed by DuckDB
   and arrive as columns of a ``summary`` row of the frame.  ``run_suite`` skips the
   window's empty dates (``transforms.warehouse.empty_day_reasons``) and validates the
   others.

@@ -140,7 +140,10 @@ def test_validate_passes_then_names_the_broken_expectation(
     broken = env.home(tmp_path / "broken")
     shutil.copytree(built_home.root, broken.root)
     with duckdb.connect(str(broken.warehouse)) as con:
-        con.execute("insert into papers select * from papers limit 1")
+        con.execute(
+            "update papers set first_listed = last_listed + 1"
+            " where paper_id = (select min(paper_id) from papers)"
+        )
         victim = con.execute("select paper_id from papers order by paper_id limit 1").fetchone()
         con.execute("delete from raw.paper_keyphrases where paper_id = ?", [victim[0]])
     proc = papertrends(broken, "validate", "--date", DAY)
@@ -148,7 +151,7 @@ def test_validate_passes_then_names_the_broken_expectation(
     lines = {line.split(" | ")[0].strip(): line for line in proc.stdout.splitlines()}
     assert (
         "FAIL" in lines["papers"]
-        and "expect_column_values_to_be_unique(paper_id)" in lines["papers"]
+        and "expect_column_pair_values_a_to_be_greater_than_b" in lines["papers"]
     )
     assert "FAIL" in lines["keyphrases"]
     assert "expect_column_values_to_be_between(n_keyphrases)" in lines["keyphrases"]

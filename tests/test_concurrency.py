@@ -208,18 +208,15 @@ telemetry:
 """
 
 
-def str_date(run) -> str:
-    return run.tags["dagster/partition"]
-
-
 @pytest.mark.slow
 def test_a_launched_run_and_a_cli_run_at_once_take_turns_at_the_warehouse(
     home: env.Home, tmp_path: Path
 ) -> None:
     """A run launched through the instance's run launcher (its own process, as runs from the
-    UI, the schedule and the sensor are) and a `papertrends run` of another date, started
-    together: they overlap, both succeed and both dates are complete. Nothing but the
-    warehouse lock orders their writes."""
+    UI, the schedule and the sensor are) and a `papertrends run` of another date. The test
+    holds the warehouse lock until both have reached their first write, so they contend for
+    it: then both succeed and both dates are complete. Nothing but the warehouse lock
+    orders their writes."""
     from dagster import DagsterInstance, DagsterRunStatus
 
     cards = sample_cards()
@@ -231,34 +228,52 @@ def test_a_launched_run_and_a_cli_run_at_once_take_turns_at_the_warehouse(
     tags = f'{{"dagster/partition": "{launched_day}"}}'
     command = [str(Path(sys.executable).with_name("dagster")), "job", "launch"]
     command += ["-m", "orchestration.definitions", "-j", "papertrends_daily", "--tags", tags]
+
+    def ingest_started(instance) -> dict[str, float]:
+        """Partition -> start time of its run's ingest step (the first that writes)."""
+        out = {}
+        for run in instance.get_runs():
+            for step in instance.get_run_step_stats(run.run_id, step_keys=["raw_listings"]):
+                if step.start_time:
+                    out[run.tags["dagster/partition"]] = step.start_time
+        return out
+
     with DagsterInstance.from_config(str(home.dagster_home)) as instance:
         with killing_leftovers() as started:
-            launch = subprocess.Popen(
-                command,
-                env=environ,
-                cwd=env.REPO_ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            page = listing(tmp_path, "page.txt", cards[4:10])  # 2 papers on both dates
-            cli = start_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
-            started.append(cli)
-            assert launch.wait(timeout=120) == 0, launch.stderr.read()[-3000:]
+            with warehouse_lock(home.warehouse, shared=False):  # both wait at their first write
+                launch = subprocess.Popen(
+                    command,
+                    env=environ,
+                    cwd=env.REPO_ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                page = listing(tmp_path, "page.txt", cards[4:10])  # 2 papers on both dates
+                cli = start_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
+                started.append(cli)
+                assert launch.wait(timeout=120) == 0, launch.stderr.read()[-3000:]
+                deadline = time.monotonic() + 240
+                while len(ingest_started(instance)) < 2:
+                    assert time.monotonic() < deadline, "the runs did not reach their ingest"
+                    assert cli.popen.poll() is None, cli.err.read_text()[-3000:]
+                    time.sleep(0.5)
+                time.sleep(1)
+                released = time.time()
             code, _, err = cli.finish()
             assert code == 0, err[-3000:]
-            deadline = time.monotonic() + 300
             while True:
                 runs = instance.get_runs()
                 (launched,) = [r for r in runs if r.tags["dagster/partition"] != str(D1)]
-                if launched.is_finished or time.monotonic() > deadline:
+                if launched.is_finished or time.monotonic() > deadline + 300:
                     break
                 time.sleep(1)
         assert launched.status == DagsterRunStatus.SUCCESS, launched.status
-        assert launched.tags["dagster/partition"] == launched_day.isoformat()
         assert len(runs) == 2
-        cli_run, other = (instance.get_run_stats(r.run_id) for r in sorted(runs, key=str_date))
-        assert cli_run.start_time < other.end_time and other.start_time < cli_run.end_time
+        ingests = [
+            instance.get_run_step_stats(r.run_id, step_keys=["raw_listings"])[0] for r in runs
+        ]
+        assert all(step.end_time > released for step in ingests)  # each waited for the lock
 
     w = home.warehouse
     per_day = "select listing_date, count(*) from raw.listings group by 1 order by 1"

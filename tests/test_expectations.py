@@ -466,38 +466,6 @@ CASES = [
     ),
     (
         "papers",
-        "null id somewhere in the table",
-        lambda f: _set(f, _summary_row(f), null_ids=1),
-        "expect_column_values_to_be_between",
-        "null_ids",
-        ERROR,
-    ),
-    (
-        "papers",
-        "duplicate id somewhere in the table",
-        lambda f: _set(f, _summary_row(f), duplicate_ids=2),
-        "expect_column_values_to_be_between",
-        "duplicate_ids",
-        ERROR,
-    ),
-    (
-        "papers",
-        "null id",
-        lambda f: _set(f, 0, paper_id=None),
-        "expect_column_values_to_not_be_null",
-        "paper_id",
-        ERROR,
-    ),
-    (
-        "papers",
-        "duplicate id",
-        lambda f: _set(f, 1, paper_id=f["paper_id"].iloc[0]),
-        "expect_column_values_to_be_unique",
-        "paper_id",
-        ERROR,
-    ),
-    (
-        "papers",
         "full sha id",
         lambda f: _set(f, 0, paper_id="ab" * 32),
         "expect_column_values_to_match_regex",
@@ -506,34 +474,10 @@ CASES = [
     ),
     (
         "papers",
-        "null title",
-        lambda f: _set(f, 0, title=None),
-        "expect_column_values_to_not_be_null",
-        "title",
-        ERROR,
-    ),
-    (
-        "papers",
         "blank title",
         lambda f: _set(f, 0, title=""),
         "expect_column_values_to_match_regex",
         "title",
-        ERROR,
-    ),
-    (
-        "papers",
-        "null first_listed",
-        lambda f: _set(f, 0, first_listed=pd.NaT),
-        "expect_column_values_to_not_be_null",
-        "first_listed",
-        ERROR,
-    ),
-    (
-        "papers",
-        "null last_listed",
-        lambda f: _set(f, 0, last_listed=pd.NaT),
-        "expect_column_values_to_not_be_null",
-        "last_listed",
         ERROR,
     ),
     (
@@ -550,14 +494,6 @@ CASES = [
         lambda f: _set(f, 0, last_listed=pd.Timestamp("2100-01-01"), listed_span_days=40000),
         "expect_column_values_to_be_between",
         "last_listed",
-        ERROR,
-    ),
-    (
-        "papers",
-        "null times_listed",
-        lambda f: _set(f, 0, times_listed=None),
-        "expect_column_values_to_not_be_null",
-        "times_listed",
         ERROR,
     ),
     (
@@ -977,18 +913,36 @@ def test_python_date_objects_are_accepted(suites, clean_frames):
 
 
 # --------------------------------------------------------------------------- end to end
-def test_duplicate_paper_id_in_db(tmp_path):
+def test_a_file_ingested_twice_in_db(tmp_path):
     path = tmp_path / "dup.duckdb"
     con = duckdb.connect(str(path))
     populate(con)
-    con.execute("INSERT INTO papers SELECT * FROM papers LIMIT 1")
-    result = validate_stage(con, "papers", D)
+    con.execute(
+        f"INSERT INTO raw.listings SELECT * FROM raw.listings WHERE listing_date = '{D}' LIMIT 1"
+    )
+    result = validate_stage(con, "raw_listings", D)
     con.close()
     assert not result.success
-    assert "expect_column_values_to_be_unique" in result.failed_types(ERROR)
-    (hit,) = [f for f in result.failed if f.expectation == "expect_column_values_to_be_unique"]
-    assert hit.column == "paper_id" and len(hit.sample_rows) == 2
-    assert hit.sample_rows[0]["paper_id"] == hit.sample_rows[1]["paper_id"]
+    unique = "expect_compound_columns_to_be_unique"
+    assert unique in result.failed_types(ERROR)
+    (hit,) = [f for f in result.failed if f.expectation == unique and f.severity == ERROR]
+    assert len(hit.sample_rows) == 2
+    key = ("listing_date", "source_file", "position")
+    assert [r[k] for k in key for r in hit.sample_rows[:1]] == [hit.sample_rows[1][k] for k in key]
+
+
+def test_papers_keys_are_dbts_not_the_suites(suites, dbt_manifest):
+    """Null and duplicate paper ids are dbt's tests on papers (not_null_columns, unique),
+    Dagster checks of the step that builds it: the suite does not say them again."""
+    manifest = json.loads(dbt_manifest.read_text())
+    dbt_tests = {
+        n["test_metadata"]["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and n.get("attached_node") == "model.papertrends.papers"
+    }
+    assert {"not_null_columns", "unique"} <= dbt_tests
+    kinds = {c.expectation_type for c in suites["papers"].expectations}
+    assert not kinds & {"expect_column_values_to_be_unique", "expect_column_values_to_not_be_null"}
 
 
 SQL_CASES = [
@@ -1109,18 +1063,16 @@ def test_unknown_stage():
 
 
 def test_save_report_writes_valid_json_atomically(tmp_path, suites, clean_frames):
-    dirty = _set(
-        clean_frames["papers"].copy(), 1, paper_id=clean_frames["papers"]["paper_id"].iloc[0]
-    )
+    dirty = _set(clean_frames["papers"].copy(), 1, paper_id="ab" * 32)  # a full sha id
     result = validate_frame(suites["papers"], dirty, listing_date=D)
     path = save_report(result, tmp_path / "reports")
     assert path == tmp_path / "reports" / "papers__2024-03-01.json"
     data = json.loads(path.read_text())
     assert data["success"] is False and data["suite"] == "papers"
     assert data["listing_date"] == "2024-03-01"
-    assert any(f["expectation"] == "expect_column_values_to_be_unique" for f in data["failed"])
+    assert any(f["expectation"] == "expect_column_values_to_match_regex" for f in data["failed"])
     html = (tmp_path / "reports" / "papers__2024-03-01.html").read_text()
-    assert "expect_column_values_to_be_unique" in html or "paper_id" in html
+    assert "expect_column_values_to_match_regex" in html or "paper_id" in html
     # overwrite in place, no temp files left behind
     save_report(result, tmp_path / "reports", html=False)
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
@@ -1186,28 +1138,14 @@ def test_window_selects_the_window_rows():
     assert list(summary["listed_papers"]) == [5, 6]
 
 
-def test_duplicate_paper_id_outside_the_window_is_still_caught():
+def test_an_empty_papers_table_fails_whatever_the_window():
     con = memory_db()
-    con.execute("INSERT INTO papers SELECT * FROM papers WHERE paper_id = ?", [_paper_id(6)])
-    result = validate_stage(con, "papers", D0)  # paper 6 is not listed on D0
-    assert result.row_count == 6  # five papers of the window + the summary row
-    assert not result.success
-    (hit,) = result.failed
-    assert (hit.expectation, hit.column) == ("expect_column_values_to_be_between", "duplicate_ids")
-    assert hit.sample_rows[0]["duplicate_id_sample"] == _paper_id(6)
-    inside = validate_stage(con, "papers", D)  # in the window: the offending rows as well
-    assert {(f.expectation, f.column) for f in inside.failed} == {
-        ("expect_column_values_to_be_between", "duplicate_ids"),
-        ("expect_column_values_to_be_unique", "paper_id"),
-    }
-
-
-def test_null_paper_id_outside_the_window_is_still_caught():
-    con = memory_db()
-    con.execute("UPDATE papers SET paper_id = NULL WHERE paper_id = ?", [_paper_id(6)])
+    assert validate_stage(con, "papers", D0).success
+    con.execute("DELETE FROM papers")
     result = validate_stage(con, "papers", D0)
+    assert result.row_count == 1  # the summary row alone
     assert [(f.expectation, f.column) for f in result.failed] == [
-        ("expect_column_values_to_be_between", "null_ids")
+        ("expect_column_values_to_be_between", "table_rows")
     ]
 
 
@@ -1439,8 +1377,11 @@ CHUNK_CASES = [
         "papers",
         f"UPDATE papers SET code_url = 'javascript:alert(1)' WHERE paper_id = '{_paper_id(6)}'",
     ),
-    ("papers", f"INSERT INTO papers SELECT * FROM papers WHERE paper_id = '{_paper_id(6)}'"),
-    ("papers", f"UPDATE papers SET paper_id = NULL WHERE paper_id = '{_paper_id(2)}'"),
+    ("papers", f"UPDATE papers SET times_listed = 0 WHERE paper_id = '{_paper_id(6)}'"),
+    (
+        "papers",
+        f"UPDATE papers SET first_listed = last_listed + 1 WHERE paper_id = '{_paper_id(2)}'",
+    ),
     (
         "keyphrases",
         f"DELETE FROM raw.paper_keyphrases WHERE paper_id = '{_paper_id(6)}' AND rank = 2",
@@ -1505,29 +1446,24 @@ def test_bad_row_in_the_last_chunk_is_found():
 
 def test_whole_table_failures_are_computed_and_reported_once():
     con = long_db()
-    con.execute("INSERT INTO papers SELECT * FROM papers WHERE paper_id = ?", [_paper_id(6)])
     con.execute(
         "INSERT INTO raw.paper_keyphrases "
         "VALUES ('ffffffffffffffff', 1, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')"
     )
-    papers = validate_stage(con, "papers", D0, LAST, chunk_rows=1)
-    assert len(papers.chunks) == 5
-    (dup,) = [f for f in papers.failed if f.column == "duplicate_ids"]
-    assert [r["duplicate_id_sample"] for r in dup.sample_rows] == [_paper_id(6)]
-    assert dup.sample_rows[0]["_chunk"] == str(D0)  # the summary row came with chunk 1 only
-    (unique,) = [f for f in papers.failed if f.expectation == "expect_column_values_to_be_unique"]
-    assert len(unique.sample_rows) == 2  # the two rows, not once per chunk that saw them
-    con.execute("CREATE OR REPLACE TABLE papers AS SELECT DISTINCT * FROM papers")
     keyphrases = validate_stage(con, "keyphrases", D0, LAST, chunk_rows=1)
+    assert len(keyphrases.chunks) == 5
     (orphan,) = keyphrases.failed
     assert orphan.column == "paper_exists" and orphan.observed["unexpected_count"] == 1
+    assert orphan.sample_rows[0]["_chunk"] == str(D0)  # the orphans came with chunk 1 only
+    papers = validate_stage(con, "papers", D0, LAST, chunk_rows=1)
+    assert len(papers.chunks) == 5 and papers.success
     # the chunks after the first carry neither the summary row nor the orphans
     for stage in ("papers", "keyphrases"):
         sql, params = stage_module(stage).query(D, LAST, whole_table=False)
         frame = con.execute(sql, params).df()
         if stage == "papers":
             assert "summary" not in set(frame["source_table"])
-            assert {"table_rows", "null_ids", "duplicate_ids"} <= set(frame.columns)
+            assert "table_rows" in set(frame.columns)
         else:
             assert "ffffffffffffffff" not in set(frame["paper_id"])
 
@@ -1561,10 +1497,10 @@ UNDATED_CASES = [
         "INSERT INTO raw.listings SELECT * REPLACE (NULL AS listing_date) "
         f"FROM raw.listings WHERE listing_date = DATE '{D}' AND \"position\" = 1",
     ),
-    (
+    (  # no listing date, and listed 0 times (its null dates are dbt's not_null test)
         "papers",
         "INSERT INTO papers VALUES ('ab12cd34ef56ab78', 'Never listed', 'An abstract.', NULL, "
-        "NULL, NULL, 1)",
+        "NULL, NULL, 0)",
     ),
     (
         "keyphrases",

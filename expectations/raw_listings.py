@@ -6,6 +6,10 @@ listing date (a file name such as ``page.txt`` lands on many dates).
 
 Gates (severity "error") stop the listing from being published; "warn" are
 soft signals.  Each expectation's ``why`` names the failure it is there for.
+
+The row key's nulls and uniqueness (listing date, file, position) are dbt's tests on
+``stg_raw__listings`` (Dagster checks of the step that builds the warehouse, which stop it
+before any mart); this suite checks what dbt does not say well.
 """
 
 from __future__ import annotations
@@ -120,15 +124,7 @@ def build_suite(
                 "and most papers are missing"
             ),
         ),
-        # listing_date
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="listing_date",
-            why=(
-                "date not parsed from the file name/header: rows would fall out of every daily "
-                "window"
-            ),
-        ),
+        # listing_date (null: dbt's test)
         expect(
             "ExpectColumnValuesToBeBetween",
             column="listing_date",
@@ -156,22 +152,12 @@ def build_suite(
             regex=r"^[0-9a-f]{64}$",
             why="hash truncated/uppercased/other algorithm: dedupe by hash stops matching",
         ),
-        # position
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="position",
-            why="rank on the page is the trend signal's tie-breaker and part of the row key",
-        ),
+        # position (null, or twice in a file: dbt's tests)
         expect(
             "ExpectColumnValuesToBeBetween",
             column="position",
             min_value=1,
             why="0-based or negative positions: off-by-one in the card enumerator",
-        ),
-        expect(
-            "ExpectCompoundColumnsToBeUnique",
-            column_list=["listing_date", "source_file", "position"],
-            why="the same file ingested twice (or two cards given one rank) double-counts papers",
         ),
         # title
         expect(

@@ -894,6 +894,8 @@ DBT_MODELS = {
     "papers": ("papers", {}),
     "stg_raw__listings": ("raw_listings", {"page_rank": "position"}),
     "stg_raw__paper_keyphrases": ("keyphrases", {"keyphrase_rank": "rank"}),
+    "keyword_daily": ("trends", {}),
+    "keyword_trends": ("trends", {}),
 }
 
 

@@ -30,7 +30,14 @@ from tests.test_faults import (
     start_cli,
     tmp_files,
 )
-from transforms.warehouse import WarehouseBusyError, connect_warehouse, warehouse_lock
+from transforms.files import LockTimeout
+from transforms.warehouse import (
+    OPEN_TIMEOUT_S,
+    WarehouseBusyError,
+    _open_timeout,
+    connect_warehouse,
+    warehouse_lock,
+)
 
 D1 = dt.date(2026, 11, 9)
 
@@ -82,6 +89,23 @@ def test_readers_share_the_lock_and_a_writer_waits_for_them(tmp_path: Path) -> N
         pass
     with warehouse_lock(warehouse, shared=False, timeout_s=0):  # all released
         pass
+
+
+def test_only_taking_the_lock_is_translated(tmp_path: Path) -> None:
+    """A LockTimeout raised inside the block (some other lock) is not the warehouse's."""
+    with (
+        pytest.raises(LockTimeout, match="another lock"),
+        warehouse_lock(tmp_path / "warehouse.duckdb", shared=True, timeout_s=0),
+    ):
+        raise LockTimeout("another lock")
+
+
+def test_the_open_gets_its_own_time_after_a_lock_wait_without_timeout() -> None:
+    long_ago = time.monotonic() - 3600  # an hour spent waiting for the lock
+    assert _open_timeout(None, long_ago) == OPEN_TIMEOUT_S
+    left = _open_timeout(10.0, time.monotonic() - 4.0)
+    assert 5.0 < left <= 6.0
+    assert _open_timeout(1.0, long_ago) == 0.0
 
 
 def test_a_killed_writer_leaves_no_stale_lock(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -64,15 +64,27 @@ def warehouse_lock(
         if on_wait is not None:
             on_wait(f"waiting for the warehouse {warehouse}: {holder}...")
 
-    try:
-        with readers_writer_lock(
-            lock_path(warehouse), shared=shared, timeout_s=timeout_s, on_wait=waiting
-        ):
-            yield
-    except LockTimeout:
-        raise WarehouseBusyError(
-            f"the warehouse {warehouse} is busy ({holder}); gave up after waiting {timeout_s:.0f}s"
-        ) from None
+    with ExitStack() as stack:
+        try:  # only taking the lock is translated; errors of the caller's block pass through
+            stack.enter_context(
+                readers_writer_lock(
+                    lock_path(warehouse), shared=shared, timeout_s=timeout_s, on_wait=waiting
+                )
+            )
+        except LockTimeout:
+            raise WarehouseBusyError(
+                f"the warehouse {warehouse} is busy ({holder}); "
+                f"gave up after waiting {timeout_s:.0f}s"
+            ) from None
+        yield
+
+
+def _open_timeout(timeout_s: float | None, started: float) -> float:
+    """What is left for opening the file once the lock is held: the rest of ``timeout_s``
+    (counted from ``started``), or :data:`OPEN_TIMEOUT_S` when the lock had no timeout."""
+    if timeout_s is None:
+        return OPEN_TIMEOUT_S
+    return max(0.0, timeout_s - (time.monotonic() - started))
 
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
@@ -131,13 +143,13 @@ def connect_warehouse(
     warehouse = Path(warehouse)
     if read_only and not warehouse.exists():
         raise FileNotFoundError(f"no warehouse yet at {warehouse}")
-    deadline = time.monotonic() + (OPEN_TIMEOUT_S if timeout_s is None else timeout_s)
+    started = time.monotonic()
     with warehouse_lock(warehouse, shared=read_only, timeout_s=timeout_s, on_wait=on_wait):
         con = open_duckdb(
             warehouse,
             read_only=read_only,
             config=config,
-            timeout_s=max(0.0, deadline - time.monotonic()),
+            timeout_s=_open_timeout(timeout_s, started),
             on_wait=on_wait,
         )
         try:
@@ -156,10 +168,10 @@ def writing_warehouse(
     """The exclusive lock for another process that writes the warehouse (dbt): held for
     the block, once DuckDB can open the file read-write (no lock-less reader has it)."""
     warehouse = Path(warehouse)
-    deadline = time.monotonic() + (OPEN_TIMEOUT_S if timeout_s is None else timeout_s)
+    started = time.monotonic()
     with warehouse_lock(warehouse, shared=False, timeout_s=timeout_s, on_wait=on_wait):
         if warehouse.exists():
-            remaining = max(0.0, deadline - time.monotonic())
+            remaining = _open_timeout(timeout_s, started)
             open_duckdb(warehouse, read_only=False, timeout_s=remaining, on_wait=on_wait).close()
         yield
 

@@ -397,6 +397,201 @@ def test_config_version():
     assert EXTRACTOR_CODE_VERSION
 
 
+# ---------------------------------------------------------------------------- word lists
+
+#: One valid new entry per kind of lexicon file.
+_NEW_ENTRY = {
+    "word": "zzzqword",
+    "phrase": "zzzq phrase",
+    "of_term": "zzzq of words",
+    "plural": "zzzqs\tzzzq",
+    "verb": "+zzzqed",
+}
+
+
+def _lexicon_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from transforms.keyphrase_lexicon import LEXICON_DIR
+
+    folder = tmp_path / "lexicon"
+    shutil.copytree(LEXICON_DIR, folder)
+    return folder
+
+
+def test_version_follows_the_word_lists(tmp_path, monkeypatch):
+    """Editing any list changes the extractor version with no bump; a comment does not."""
+    import transforms.keyphrase_lexicon as lex
+
+    folder = _lexicon_copy(tmp_path)
+    assert lex.load_lexicon(folder).digest == lex.LEXICON_DIGEST
+    base = ExtractorConfig().version()
+    digests = {lex.LEXICON_DIGEST}
+    for name, (kind, _) in lex.FILES.items():
+        path = folder / name
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "# a new comment\n\n", encoding="utf-8")
+        assert lex.load_lexicon(folder).digest == lex.LEXICON_DIGEST, name
+        path.write_text(original + _NEW_ENTRY[kind] + "\n", encoding="utf-8")
+        digest = lex.load_lexicon(folder).digest
+        assert digest not in digests, name
+        digests.add(digest)
+        monkeypatch.setattr(lex, "LEXICON_DIGEST", digest)
+        assert ExtractorConfig().version() != base, name
+        monkeypatch.undo()
+        path.write_text(original, encoding="utf-8")
+    assert ExtractorConfig().version() == base
+    monkeypatch.setattr(lex, "lemminflect_version", lambda: "0.0.0")
+    assert ExtractorConfig().version() != base
+
+
+def test_lemminflect_version_is_the_installed_one():
+    from importlib.metadata import version
+
+    import lemminflect
+
+    from transforms.keyphrase_lexicon import lemminflect_version, lexicon_version
+
+    assert lemminflect_version() == lemminflect.__version__ == version("lemminflect")
+    assert lexicon_version().endswith(f"+lemminflect-{lemminflect.__version__}")
+
+
+def test_verb_forms_are_lemminflect_inflections_of_the_lemmas():
+    """VERB_FORMS = lemminflect's inflections of the lemmas of verb_lemmas.txt (the tags
+    asked for, single-word spellings) plus the '+form' additions, each of which lemminflect
+    does not give."""
+    from lemminflect import getAllInflections
+
+    from transforms.keyphrase_lexicon import LEXICON_DIR, VERB_FORMS
+
+    generated: set[str] = set()
+    added: set[str] = set()
+    for raw in (LEXICON_DIR / "verb_lemmas.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        lemma, *tags = line.split()
+        if lemma.startswith("+"):
+            added.add(lemma[1:])
+            continue
+        forms = getAllInflections(lemma, upos="VERB")
+        assert forms, lemma
+        if tags and tags[0].startswith("-"):
+            keep = set(forms) - {t[1:] for t in tags}
+        else:
+            keep = set(tags) or set(forms)
+        assert keep <= set(forms), line
+        generated |= {f for t in keep for f in forms[t] if f.isalpha()}
+    assert len(generated) > 300
+    assert added == {"cannot", "occurred", "proven"}
+    assert not added & generated
+    assert generated | added == VERB_FORMS
+
+
+def test_verb_table_reader_equals_get_all_inflections():
+    """verb_forms() reads lemminflect's tables directly; it answers as getAllInflections(lemma,
+    upos="VERB") for every word of the table (and for the modals, "be" and an unknown word)."""
+    from lemminflect import getAllInflections
+
+    from transforms.keyphrase_lexicon import _inflection_tables, verb_forms
+
+    table, _ = _inflection_tables()
+    lines = table.split("\n")
+    words = sorted({line.split(",", 1)[0] for line in lines if line} | {"zzzunknownzzz"})
+    words += ["aardvark" * 3, "zzzz", lines[0].split(",")[0], lines[-2].split(",")[0]]
+    words = [w for w in words if w == w.lower()] + ["can", "must", "be", "dare"]
+    mismatched = [w for w in words if verb_forms(w) != getAllInflections(w, upos="VERB")]
+    assert len(words) > 30_000 and mismatched == []
+
+
+#: Entries the hand lists held that lemminflect already decides the same way (its noun lemmas
+#: for fold_plural, its parts of speech for the verb-only gerund rule): no longer listed.
+_LEFT_TO_LEMMINFLECT_PLURALS = (
+    "analyses:analysis buses:bus crises:crisis diagnoses:diagnosis gases:gas "
+    "hypotheses:hypothesis indices:index matrices:matrix parentheses:parenthesis "
+    "syntheses:synthesis theses:thesis vertices:vertex viruses:virus statuses:status "
+    "campuses:campus bonuses:bonus censuses:census consensuses:consensus focuses:focus "
+    "apices:apex appendices:appendix halves:half lives:life wolves:wolf knives:knife "
+    "shelves:shelf selves:self movies:movie cookies:cookie zombies:zombie quizzes:quiz "
+    "caches:cache niches:niche avalanches:avalanche headaches:headache"
+)
+_LEFT_TO_LEMMINFLECT_SINGULARS = (
+    "acoustics aerodynamics aesthetics alias apparatus astrophysics atlas bias biophysics "
+    "canvas chaos cosmos diabetes dynamics economics electrodynamics electronics ergonomics "
+    "ethics forensics genetics geophysics herpes kudos lens linguistics logistics mathematics "
+    "means measles metaphysics mumps news pancreas pathos physics politics pragmatics "
+    "robotics semantics series species thermodynamics plus this"
+)
+_LEFT_TO_LEMMINFLECT_GERUNDS = (
+    "ranking clustering sampling encoding denoising embedding indexing labeling labelling "
+    "matching planning rendering testing tokenizing training watermarking grounding "
+    "inpainting painting"
+)
+
+
+def test_words_left_to_lemminflect_fold_as_the_lists_did():
+    from transforms.keyphrase_lexicon import IRREGULAR_PLURALS, NON_PLURAL_S, TECH_GERUNDS
+    from transforms.keyphrases import _verb_gerund
+
+    pairs = [p.split(":") for p in _LEFT_TO_LEMMINFLECT_PLURALS.split()]
+    assert not {p for p, _ in pairs} & IRREGULAR_PLURALS.keys()
+    assert [p for p, s in pairs if fold_plural(p) != s] == []
+    singulars = _LEFT_TO_LEMMINFLECT_SINGULARS.split()
+    assert not set(singulars) & NON_PLURAL_S
+    assert [w for w in singulars if fold_plural(w) != w] == []
+    gerunds = _LEFT_TO_LEMMINFLECT_GERUNDS.split()
+    assert not set(gerunds) & TECH_GERUNDS
+    assert [w for w in gerunds if _verb_gerund(w)] == []
+    # what stays listed is needed: lemminflect alone would decide otherwise
+    assert fold_plural("axes") == "axis" and fold_plural("children") == "child"
+    assert fold_plural("statistics") == "statistics" and fold_plural("genomics") == "genomics"
+    assert not _verb_gerund("parsing")
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "message"),
+    [
+        ("generic_words.txt", "Method", "expected one lowercase word"),
+        ("generic_words.txt", "two words", "expected one lowercase word"),
+        ("generic_words.txt", "paper", "duplicate entry (first on line"),
+        ("boilerplate_phrases.txt", "this paper-like", "expected lowercase words"),
+        ("of_terms.txt", "bag with words", 'expected a term "X of Y"'),
+        ("irregular_plurals.txt", "mice", "expected 'plural<TAB>singular'"),
+        ("irregular_plurals.txt", "mice\tmouse\tx", "expected 'plural<TAB>singular'"),
+        ("verb_lemmas.txt", "propose VBX", "unknown tag 'VBX'"),
+        ("verb_lemmas.txt", "propose VBD -VBG", "unknown tag '-VBG'"),
+        ("verb_lemmas.txt", "zzzunknownzzz", "lemminflect has no verb inflections"),
+        ("verb_lemmas.txt", "can VBZ", "these tags give no form"),
+        ("verb_lemmas.txt", "+two words", "expected '+form'"),
+    ],
+)
+def test_lexicon_loader_rejects_a_malformed_line(tmp_path, name, line, message):
+    from transforms.keyphrase_lexicon import LexiconError, load_lexicon
+
+    folder = _lexicon_copy(tmp_path)
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    lineno = len(text.splitlines()) + 1
+    path.write_text(text + line + "  # the bad line\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as err:
+        load_lexicon(folder)
+    assert str(err.value).startswith(f"{path}, line {lineno}: {message}"), str(err.value)
+    assert repr(line)[:-1] in str(err.value)  # the line as written, its comment too
+
+
+def test_lexicon_loader_rejects_missing_and_unknown_files(tmp_path):
+    from transforms.keyphrase_lexicon import LexiconError, load_lexicon
+
+    folder = _lexicon_copy(tmp_path)
+    (folder / "generic_word.txt").write_text("paper\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"generic_word\.txt: not a lexicon file"):
+        load_lexicon(folder)
+    (folder / "generic_word.txt").unlink()
+    (folder / "ly_nouns.txt").unlink()
+    with pytest.raises(LexiconError, match=r"ly_nouns\.txt: cannot read the lexicon file"):
+        load_lexicon(folder)
+
+
 # ---------------------------------------------------------------------------- warehouse helpers
 
 

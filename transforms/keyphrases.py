@@ -57,10 +57,12 @@ normal form, so output is deterministic).
 
 Versioning and incrementality
 -----------------------------
-``ExtractorConfig.version()`` hashes ``EXTRACTOR_CODE_VERSION`` and every config field. Rows in
-``raw.paper_keyphrases`` carry that version; papers with no rows for the current version are
-pending, so a config or code change re-extracts everything and an unchanged version extracts
-only new papers.
+``ExtractorConfig.version()`` hashes ``EXTRACTOR_CODE_VERSION`` (bumped for code changes),
+every config field and :func:`transforms.keyphrase_lexicon.lexicon_version` (the sha256 of the
+word lists' entries in ``transforms/lexicon/`` and lemminflect's version: editing a list
+changes the version by itself, no bump). Rows in ``raw.paper_keyphrases`` carry that version;
+papers with no rows for the current version are pending, so a config, code or word-list change
+re-extracts everything and an unchanged version extracts only new papers.
 
 Corpus statistics are document frequencies of normalised words (:func:`document_terms`) over
 all papers in the warehouse, kept incrementally by :mod:`transforms.keyphrase_store`. They are
@@ -100,6 +102,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from transforms import keyphrase_lexicon
 from transforms.files import atomic_write
 from transforms.keyphrase_lexicon import (
     BOILERPLATE_PHRASES,
@@ -121,6 +124,8 @@ from transforms.latex import decode_latex
 if TYPE_CHECKING:  # polars is imported lazily: the CLI's `keyphrases` command does not need it
     import polars as pl
 
+#: Bump for a code change that changes output. The word lists need no bump: their content
+#: hash is part of ``ExtractorConfig.version()`` (see ``keyphrase_lexicon.lexicon_version``).
 EXTRACTOR_CODE_VERSION = "2026.12.2"
 
 __all__ = [
@@ -176,9 +181,16 @@ class ExtractorConfig:
     distinct_top: int = 5
 
     def version(self) -> str:
-        """Stable short hash of the code version and all fields (differs when any field does)."""
+        """Stable short hash of the code version, the word lists (their content hash and
+        lemminflect's version) and all fields (differs when any of them does)."""
         payload = json.dumps(
-            {"code": EXTRACTOR_CODE_VERSION, **asdict(self)}, sort_keys=True, default=str
+            {
+                "code": EXTRACTOR_CODE_VERSION,
+                "lexicon": keyphrase_lexicon.lexicon_version(),
+                **asdict(self),
+            },
+            sort_keys=True,
+            default=str,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 

@@ -47,7 +47,9 @@ def test_graph_has_ingest_and_dbt_assets_connected() -> None:
 
 def test_schedule_requests_the_days_partition() -> None:
     when = dt.datetime(2026, 11, 28, 6, 30, tzinfo=dt.UTC)
-    context = dg.build_schedule_context(scheduled_execution_time=when)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    )
     schedule = defs.resolve_schedule_def("papertrends_daily_schedule")
     result = schedule.evaluate_tick(context)
     assert [r.partition_key for r in result.run_requests] == ["2026-11-28"]

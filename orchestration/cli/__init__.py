@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
 import click
 
@@ -47,24 +46,12 @@ class _Commands(click.Group):
             ctx.exit(141)
 
 
-#: The commands that load the Dagster definitions.
-_LOADS_DEFINITIONS = {"run", "backfill", "fetch", "import"}
-
-
 @click.group("papertrends", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", help="state folder (default: $PAPERTRENDS_HOME or ./.papertrends)")
-@click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
+def main(home: str | None) -> None:
     """Track trending research papers: ingest listings, build the DuckDB warehouse with
     Dagster and dbt, and query it."""
-    if ctx.invoked_subcommand in _LOADS_DEFINITIONS:
-        import dagster as dg
-
-        # The two Beta/Preview Dagster APIs the definitions use on purpose (each commented
-        # where it is used) warn when they load: meant for this project's developers, who
-        # see them in pytest, `dg dev` and the UI, not for someone running a command.
-        warnings.filterwarnings("ignore", category=dg.BetaWarning)
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    # --home is read by each command (``_common.home_of``), after click has parsed it here.
 
 
 for command in (run, backfill, fetch, query, validate, import_snapshot, parse, keyphrases):

@@ -1,5 +1,6 @@
 """The daily job, its schedule, and the sensor that reacts to new files in landing/."""
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -22,13 +23,18 @@ daily_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
-daily_schedule = dg.build_schedule_from_partitioned_job(
-    daily_job,
-    hour_of_day=6,
-    minute_of_hour=30,
+
+@dg.schedule(
+    job=daily_job,
+    cron_schedule="30 6 * * *",
+    execution_timezone="UTC",
     name="papertrends_daily_schedule",
     description="Every day at 06:30 UTC, materialize the day's partition.",
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    # Written out: build_schedule_from_partitioned_job calls a deprecated Dagster API per tick.
+    when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    return dg.RunRequest(partition_key=when.astimezone(dt.UTC).date().isoformat())
 
 
 def dropped_files(folder: Path) -> list[Path]:

@@ -11,7 +11,7 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
-from orchestration.defs.partitions import daily_partitions, single_run_backfill
+from orchestration.defs.partitions import daily_asset
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.fetch import (
@@ -168,17 +168,9 @@ def _fetch(
 
 FILE_COLUMNS = ("http_status", "bytes", "papers")
 
-_COMMON = {
-    "group_name": "ingest",
-    "partitions_def": daily_partitions,
-    "backfill_policy": single_run_backfill,
-}
 
-
-@dg.asset(
-    key=HF_DAILY_PAPERS,
-    kinds={"python", "huggingface", "json"},
-    **_COMMON,
+@daily_asset(
+    dg.AssetSpec(HF_DAILY_PAPERS, group_name="ingest", kinds={"python", "huggingface", "json"})
 )
 def hf_daily_papers(
     context: dg.AssetExecutionContext,
@@ -193,11 +185,7 @@ def hf_daily_papers(
     return _fetch("hf", context, config, papertrends, listing_sources)
 
 
-@dg.asset(
-    key=ARXIV_LISTING,
-    kinds={"python", "arxiv", "xml"},
-    **_COMMON,
-)
+@daily_asset(dg.AssetSpec(ARXIV_LISTING, group_name="ingest", kinds={"python", "arxiv", "xml"}))
 def arxiv_listing(
     context: dg.AssetExecutionContext,
     config: FetchConfig,

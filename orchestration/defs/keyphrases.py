@@ -5,7 +5,7 @@ import time
 import dagster as dg
 import polars as pl
 
-from orchestration.defs.partitions import daily_partitions, single_run_backfill
+from orchestration.defs.partitions import daily_asset
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 from transforms.keyphrase_store import plan_keyphrases, write_keyphrases
@@ -21,13 +21,13 @@ class KeyphraseSettings(dg.Config):
     top: int = 10
 
 
-@dg.asset(
-    key=RAW_PAPER_KEYPHRASES,
-    deps=[dg.AssetKey(["papers"])],
-    group_name="keyphrases",
-    kinds={"python", "polars", "duckdb"},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
+    dg.AssetSpec(
+        RAW_PAPER_KEYPHRASES,
+        deps=[dg.AssetKey(["papers"])],
+        group_name="keyphrases",
+        kinds={"python", "polars", "duckdb"},
+    )
 )
 def paper_keyphrases(
     context: dg.AssetExecutionContext, config: KeyphraseSettings, papertrends: PapertrendsHome

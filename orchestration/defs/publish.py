@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from orchestration import env
-from orchestration.defs.partitions import daily_partitions, single_run_backfill
+from orchestration.defs.partitions import daily_asset
 from orchestration.resources import PapertrendsHome
 from transforms.digest import load_watchlists
 from transforms.keyphrases import normalize_keyphrase
@@ -15,23 +15,23 @@ from transforms.publish import PublishError, publish_day
 DIGEST = dg.AssetKey(["digest"])
 
 
-@dg.asset(
-    key=DIGEST,
-    deps=[
-        dg.AssetKey(["keyword_trends"]),
-        dg.AssetKey(["keyword_daily"]),
-        dg.AssetKey(["keywords"]),
-        dg.AssetKey(["paper_keyphrases"]),
-        dg.AssetKey(["paper_appearances"]),
-        dg.AssetKey(["topic_trends"]),
-        dg.AssetKey(["topics"]),
-        dg.AssetKey(["keyphrase_topics"]),
-        dg.AssetKey(["topic_daily"]),
-    ],
-    group_name="publish",
-    kinds={"python", "html", "email"},
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
+    dg.AssetSpec(
+        DIGEST,
+        deps=[
+            dg.AssetKey(["keyword_trends"]),
+            dg.AssetKey(["keyword_daily"]),
+            dg.AssetKey(["keywords"]),
+            dg.AssetKey(["paper_keyphrases"]),
+            dg.AssetKey(["paper_appearances"]),
+            dg.AssetKey(["topic_trends"]),
+            dg.AssetKey(["topics"]),
+            dg.AssetKey(["keyphrase_topics"]),
+            dg.AssetKey(["topic_daily"]),
+        ],
+        group_name="publish",
+        kinds={"python", "html", "email"},
+    )
 )
 def digest(context: dg.AssetExecutionContext, papertrends: PapertrendsHome):
     """The daily digest in ``publish/<date>/``: digest.md/.html, trends.csv/.parquet (keyword

@@ -19,7 +19,6 @@ from pathlib import Path
 import dagster as dg
 
 from expectations.runner import Skipped, SuiteResult, run_suite, save_report, window_label
-from orchestration.defs.partitions import daily_partitions
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 
@@ -34,13 +33,14 @@ STAGE_ASSETS = {
 MAX_DATES_SHOWN = 5
 
 
-def report_folder(publish: Path, start: dt.date, end: dt.date) -> Path:
-    """``publish/validation/<date>/`` for one date, ``.../<start>..<end>/`` for a range."""
-    return Path(publish) / "validation" / window_label(start, end)
+def report_folder(publish: Path, start: dt.date | None, end: dt.date | None) -> Path:
+    """``publish/validation/<date>/`` for one date, ``.../<start>..<end>/`` for a range,
+    ``.../all/`` for every date."""
+    return Path(publish) / "validation" / (window_label(start, end) or "all")
 
 
 def save_window_report(
-    outcome: SuiteResult | Skipped, publish: Path, start: dt.date, end: dt.date
+    outcome: SuiteResult | Skipped, publish: Path, start: dt.date | None, end: dt.date | None
 ) -> str | None:
     """The window's report, saved; None when every date was empty (nothing validated)."""
     if isinstance(outcome, Skipped):
@@ -54,13 +54,14 @@ def _dates_cell(dates: list[str]) -> str:
 
 
 def check_result(
-    stage: str, outcome: SuiteResult | Skipped, report: str | None = None, *, days: int = 1
+    stage: str, outcome: SuiteResult | Skipped, report: str | None = None, *, days: int | None = 1
 ) -> dg.AssetCheckResult:
     """A suite's result over the run's window as one Dagster check result.
 
     The failing expectations (with the dates of their offending rows), their observed
     values and sample rows go in the metadata; the window's dates with nothing to
-    validate (empty days) are listed under ``skipped``. ``days``: dates in the window.
+    validate (empty days) are listed under ``skipped``. ``days``: dates in the window (None:
+    every date of the warehouse).
     """
     failed = [f.to_json() for f in outcome.failed]
     table = markdown_table(
@@ -80,7 +81,7 @@ def check_result(
     metadata = {
         "suite": stage,
         "window": outcome.listing_date or "all",
-        "validated_dates": days - len(skipped),
+        "validated_dates": "all" if days is None else days - len(skipped),
         "skipped_dates": len(skipped),
         "evaluated": outcome.evaluated,
         "rows": outcome.row_count,
@@ -110,23 +111,33 @@ def check_result(
     )
 
 
+def run_window(context: dg.OpExecutionContext) -> tuple[dt.date | None, dt.date | None]:
+    """The dates the check's run materialized: one date, or a backfill's whole range;
+    (None, None) for a check run on its own (from the UI), which validates every date.
+
+    The checks are not partitioned themselves (a partitions_def on a check is a Preview API
+    in Dagster 1.13): they read the window from the run, as the assets they gate do.
+    """
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None, None
+    keys = context.partition_key_range
+    return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+
+
 def _make_check(stage: str, asset_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
         name=f"ge_{stage}",
         blocking=True,
-        # Preview in Dagster 1.13 (it warns at import), used on purpose: the check validates
-        # the dates its run materialized, not the whole table.
-        partitions_def=daily_partitions,
         description=f"Great Expectations suite `expectations/{stage}.py` (gate).",
     )
     def _check(context: dg.AssetCheckExecutionContext, papertrends: PapertrendsHome):
-        keys = context.partition_key_range  # one date, or a backfill's whole range
-        start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+        start, end = run_window(context.op_execution_context)
         with papertrends.connect(read_only=True) as con:
-            outcome = run_suite(con, stage, start, end)  # the range, in row-bounded chunks
+            outcome = run_suite(con, stage, start, end)  # the window, in row-bounded chunks
         report = save_window_report(outcome, papertrends.publish, start, end)
-        return check_result(stage, outcome, report, days=(end - start).days + 1)
+        days = (end - start).days + 1 if start and end else None
+        return check_result(stage, outcome, report, days=days)
 
     return _check
 

@@ -7,9 +7,7 @@ UI does not show it as started forever (:func:`run_liveness`, :func:`reap_dead_r
 
 from __future__ import annotations
 
-import fcntl
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +17,7 @@ import duckdb
 from pydantic import Field
 
 from orchestration import env
+from transforms.files import locked_file, try_lock
 from transforms.warehouse import (
     WarehouseBusyError,
     connect_warehouse,
@@ -83,40 +82,13 @@ def _liveness_dir(home: env.Home) -> Path:
 def run_liveness(home: env.Home, run_id: str) -> Iterator[None]:
     """Mark the in-process run ``run_id`` as alive while the block runs.
 
-    An exclusively ``flock``-ed file ``dagster/papertrends-runs/<run_id>.lock``: the lock
-    lasts exactly as long as this process, so a file whose lock can be taken belongs to a
-    run whose process died (SIGKILL, OOM, power loss) without telling Dagster.
+    An exclusively ``flock``-ed file ``dagster/papertrends-runs/<run_id>.lock``
+    (:func:`transforms.files.locked_file`): the lock lasts exactly as long as this process,
+    so a file whose lock can be taken belongs to a run whose process died (SIGKILL, OOM,
+    power loss) without telling Dagster.
     """
-    folder = _liveness_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{run_id}.lock"
-    tmp = folder / f".{run_id}.{uuid.uuid4().hex[:8]}.tmp"
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.replace(tmp, final)  # appears already locked: a reaper never sees it unlocked
-        try:
-            yield
-        finally:
-            final.unlink(missing_ok=True)
-    finally:
-        tmp.unlink(missing_ok=True)
-        os.close(fd)
-
-
-def _unlink_if_unlocked(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        path.unlink(missing_ok=True)
-    except BlockingIOError:
-        pass
-    finally:
-        os.close(fd)
+    with locked_file(_liveness_dir(home) / f"{run_id}.lock", f"{os.getpid()}\n".encode()):
+        yield
 
 
 def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
@@ -129,17 +101,13 @@ def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
     reaped: list[str] = []
     folder = _liveness_dir(home)
     for path in sorted(folder.glob(".*.tmp")) if folder.is_dir() else []:
-        _unlink_if_unlocked(path)  # a run killed while creating its liveness file
+        with try_lock(path) as unheld:  # a run killed while creating its liveness file
+            if unheld:
+                path.unlink(missing_ok=True)
     for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
-            continue
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its process is alive
+        with try_lock(path) as unheld:
+            if not unheld:
+                continue  # its process is alive (or the file is gone)
             run_id = path.stem
             run = instance.get_run_by_id(run_id)
             if run is not None and not run.is_finished:
@@ -150,6 +118,4 @@ def reap_dead_runs(instance: dg.DagsterInstance, home: env.Home) -> list[str]:
                 )
             path.unlink(missing_ok=True)
             reaped.append(run_id)
-        finally:
-            os.close(fd)
     return reaped

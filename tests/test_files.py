@@ -1,5 +1,5 @@
 """transforms.files: atomic writes, the sweeping of their leftovers, the readers-writer lock,
-one-line messages."""
+lock files that show their process is alive, one-line messages."""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ import pytest
 from transforms.files import (
     LockTimeout,
     atomic_write,
+    locked_file,
+    move_into_place,
+    new_tmp_file,
     one_line,
     readers_writer_lock,
     sweep_stale_tmp,
+    try_lock,
 )
 
 
@@ -72,6 +76,52 @@ def test_sweep_removes_dead_writers_and_old_files_and_keeps_live_ones(tmp_path: 
     assert sweep_stale_tmp(tmp_path / "missing") == []
 
 
+def test_a_write_in_two_halves_lands_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "day" / "snapshot.jsonl"
+    tmp = new_tmp_file(target)  # creates the folder
+    assert tmp.parent == target.parent and tmp.read_bytes() == b""
+    name, pid, _random, suffix = tmp.name.rsplit(".", 3)
+    assert (name, pid, suffix) == (".snapshot.jsonl", str(os.getpid()), "tmp")
+    with open(tmp, "ab") as handle:
+        handle.write(b"a\n")
+    with open(tmp, "ab") as handle:
+        handle.write(b"b\n")
+    assert not target.exists()  # nothing in place before the move
+    assert move_into_place(tmp, target) == target
+    assert target.read_bytes() == b"a\nb\n" and target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["snapshot.jsonl"]
+
+
+def test_a_failed_move_into_place_keeps_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    tmp = new_tmp_file(target)
+    tmp.write_text("new")
+    with pytest.raises(FileNotFoundError):
+        move_into_place(tmp, tmp_path / "missing" / "out.txt")  # no such folder
+    assert target.read_text() == "old" and tmp.read_text() == "new"  # the caller removes it
+    tmp.unlink()
+    with pytest.raises(FileNotFoundError):
+        move_into_place(tmp, target)  # a temporary file that is gone
+    assert target.read_text() == "old"
+
+
+def test_sweep_of_tempfile_folders_by_their_age(tmp_path: Path) -> None:
+    old, young = tmp_path / "tmpold123", tmp_path / "tmpyoung4"
+    for folder in (old, young):
+        (folder / "compiled").mkdir(parents=True)
+        (folder / "compiled" / "model.sql").write_text("select 1")
+    cache = tmp_path / "partial_parse.msgpack"
+    cache.write_text("x")
+    hours_ago = time.time() - 7 * 3600
+    for path in (cache, old):
+        os.utime(path, (hours_ago, hours_ago))
+
+    assert sweep_stale_tmp(tmp_path, max_age_s=6 * 3600, pattern="tmp*") == [old]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["partial_parse.msgpack", "tmpyoung4"]
+    assert sweep_stale_tmp(tmp_path, max_age_s=6 * 3600) == []  # default: .*.tmp only
+
+
 @pytest.mark.parametrize(
     ("text", "kwargs", "expected"),
     [
@@ -79,6 +129,9 @@ def test_sweep_removes_dead_writers_and_old_files_and_keeps_live_ones(tmp_path: 
         ("\n\n  first  line \nsecond", {"first": True}, "first line"),
         ("", {"first": True}, ""),
         (ValueError("bad\nvalue"), {"first": True}, "bad"),
+        ("Binder Error: no\n   column  x\n      ^\n", {"last": True}, "column x"),
+        ("only line", {"last": True}, "only line"),
+        ("  \n ^ \n", {"last": True}, ""),
         ("login failed for s3cret", {"secret": "s3cret"}, "login failed for ***"),
         ("no secret here", {"secret": None}, "no secret here"),
     ],
@@ -157,3 +210,57 @@ def test_a_thread_of_the_same_process_waits_too(tmp_path: Path) -> None:
         order.append("writer done")
     thread.join(5)
     assert order == ["writer done", "reader"]
+
+
+# ------------------------------------------------------------- lock files of live processes
+
+_LIVE = """
+import sys, time
+from pathlib import Path
+from transforms.files import locked_file
+with locked_file(Path(sys.argv[1]), b"alive"):
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_locked_file_is_held_while_its_process_lives(tmp_path: Path) -> None:
+    marker = tmp_path / "runs" / "run-1.lock"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LIVE, str(marker)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        assert marker.read_bytes() == b"alive" and marker.stat().st_mode & 0o777 == 0o644
+        assert sorted(p.name for p in marker.parent.iterdir()) == ["run-1.lock"]
+        with try_lock(marker) as mine:
+            assert not mine  # its process is alive
+    finally:
+        proc.kill()  # SIGKILL: no clean-up, the file stays
+        proc.wait()
+    with try_lock(marker) as mine:
+        assert mine  # the lock died with its process: the file is a dead run's
+        with try_lock(marker) as again:
+            assert not again  # held by this block now
+    with try_lock(tmp_path / "missing.lock") as mine:
+        assert not mine
+    assert not (tmp_path / "missing.lock").exists()  # never created
+
+
+def test_a_locked_file_is_removed_when_its_block_ends_or_fails(tmp_path: Path) -> None:
+    marker = tmp_path / "run-2.lock"
+    with locked_file(marker, b"1234\n"):
+        assert marker.read_bytes() == b"1234\n"
+        with try_lock(marker) as mine:
+            assert not mine  # a lock of another open file: refused, in this process too
+    assert list(tmp_path.iterdir()) == []
+
+    with pytest.raises(RuntimeError, match="step failed"), locked_file(marker):
+        raise RuntimeError("step failed")
+    assert list(tmp_path.iterdir()) == []
+
+    blocker = tmp_path / "taken"
+    blocker.mkdir()
+    with pytest.raises(IsADirectoryError), locked_file(blocker):
+        pass  # a folder in the way: the rename fails, no temporary file is left
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]

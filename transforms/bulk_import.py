@@ -4,20 +4,21 @@ Each kept paper is listed on its v1 date (or the ``update_date`` column), so a y
 history lands as ``landing/<date>/arxiv-snapshot-<name>.jsonl`` files holding the
 snapshot's own lines, which ingest then parses like any other snapshot file. The dump is
 streamed (multi-GB files, gzip too): lines are buffered per date and appended to hidden
-temporary files when the buffer grows, and every date's file is renamed into place at the
-end, so an interrupted import leaves no partial landing file.
+temporary files when the buffer grows (:func:`transforms.files.new_tmp_file`), and every
+date's file is renamed into place at the end, so an interrupted import leaves no partial
+landing file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from transforms.files import move_into_place, new_tmp_file
 from transforms.formats.snapshot import iter_snapshot
 from transforms.records import ListingRecord, Rejection
 
@@ -81,11 +82,8 @@ def split_snapshot(
     def flush() -> None:
         nonlocal buffered
         for day, chunk in buffers.items():
-            folder = landing / day.isoformat()
             if day not in temps:
-                folder.mkdir(parents=True, exist_ok=True)
-                temps[day] = folder / f".{name}.{os.getpid()}.tmp"
-                temps[day].write_bytes(b"")
+                temps[day] = new_tmp_file(landing / day.isoformat() / name)
             with open(temps[day], "ab") as handle:
                 handle.writelines(chunk)
         buffers.clear()
@@ -123,9 +121,7 @@ def split_snapshot(
                 flush()
         flush()
         for day, tmp in temps.items():
-            target = tmp.with_name(name)
-            os.replace(tmp, target)
-            summary.files[day] = target
+            summary.files[day] = move_into_place(tmp, tmp.with_name(name))
     finally:
         for tmp in temps.values():
             tmp.unlink(missing_ok=True)

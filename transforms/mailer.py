@@ -223,7 +223,7 @@ def content_hash(message: EmailMessage) -> str:
 
 
 def write_eml(message: EmailMessage, path: str | Path) -> Path:
-    """Write the message as an ``.eml`` file atomically (temp file + ``os.replace``)."""
+    """Write the message as an ``.eml`` file atomically (:func:`transforms.files.atomic_write`)."""
     path = Path(path)
     atomic_write(path, message.as_bytes(), mode=0o600)  # addresses: private to the owner
     return path

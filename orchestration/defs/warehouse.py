@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +24,7 @@ from orchestration.dbt_build import selection_args, stream_build
 from orchestration.dbt_project import dbt_project, prepare_manifest
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.resources import PapertrendsHome
-from transforms.files import atomic_write
+from transforms.files import atomic_write, sweep_stale_tmp
 
 prepare_manifest()  # the assets below are read from the manifest: parse first if it is stale
 
@@ -124,13 +123,6 @@ def dbt_project_manifest() -> dict[str, Any]:
     return json.loads(Path(dbt_project.manifest_path).read_text(encoding="utf-8"))
 
 
-def _sweep_stale(folder: Path, max_age_s: float) -> None:
-    cutoff = time.time() - max_age_s
-    for stale in folder.glob("tmp*"):
-        if stale.is_dir() and stale.stat().st_mtime < cutoff:
-            shutil.rmtree(stale, ignore_errors=True)
-
-
 def _build(
     context: dg.AssetExecutionContext,
     config: DbtBuildConfig,
@@ -143,7 +135,8 @@ def _build(
     # dbt_project/target does not grow by a folder per run.
     scratch = papertrends.home.ensure().root / "dbt"
     scratch.mkdir(exist_ok=True)
-    _sweep_stale(scratch, max_age_s=6 * 3600)  # left by runs killed during dbt
+    # left by runs killed during dbt (TemporaryDirectory's names: judged by their age)
+    sweep_stale_tmp(scratch, max_age_s=6 * 3600, pattern="tmp*")
     manifest = dbt_project_manifest()
     full_refresh = config.full_refresh
     if not full_refresh and papertrends.home.warehouse.exists():
@@ -178,42 +171,42 @@ def _build(
             atomic_write(cache, lambda tmp: shutil.copyfile(produced, tmp))
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+def _dbt_step(name: str, summary: str, **selection: str) -> dg.AssetsDefinition:
+    """One of the two dbt steps: ``dbt build`` of the models ``selection`` names (dbt's
+    ``select=`` or ``exclude=``), their dbt tests as the assets' checks."""
+
+    def step(
+        context: dg.AssetExecutionContext,
+        config: DbtBuildConfig,
+        papertrends: PapertrendsHome,
+    ):
+        yield from _build(context, config, papertrends, **selection)
+
+    step.__doc__ = (
+        f"{summary} (dbt build; the per-date marts rebuild only the partition window's "
+        "dates, see partition_vars)."
+    )
+    return dbt_assets(
+        manifest=dbt_project.manifest_path,
+        project=dbt_project,
+        partitions_def=daily_partitions,
+        dagster_dbt_translator=TRANSLATOR,
+        backfill_policy=single_run_backfill,
+        name=name,
+        **selection,
+    )(step)
+
+
+warehouse_models = _dbt_step(
+    "warehouse_models",
+    "Staging, intermediate and paper marts built from raw.listings",
     exclude=AFTER_KEYPHRASES,
-    partitions_def=daily_partitions,
-    dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=single_run_backfill,
-    name="warehouse_models",
 )
-def warehouse_models(
-    context: dg.AssetExecutionContext,
-    config: DbtBuildConfig,
-    papertrends: PapertrendsHome,
-):
-    """Staging, intermediate and paper marts built from raw.listings (dbt build; the
-    per-date marts rebuild only the partition window's dates, see partition_vars)."""
-    yield from _build(context, config, papertrends, exclude=AFTER_KEYPHRASES)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+keyphrase_models = _dbt_step(
+    "keyphrase_models",
+    "Keyphrase marts and trend tables built from raw.paper_keyphrases",
     select=AFTER_KEYPHRASES,
-    partitions_def=daily_partitions,
-    dagster_dbt_translator=TRANSLATOR,
-    backfill_policy=single_run_backfill,
-    name="keyphrase_models",
 )
-def keyphrase_models(
-    context: dg.AssetExecutionContext,
-    config: DbtBuildConfig,
-    papertrends: PapertrendsHome,
-):
-    """Keyphrase marts and trend tables built from raw.paper_keyphrases (dbt build; the
-    per-date marts rebuild only the partition window's dates, see partition_vars)."""
-    yield from _build(context, config, papertrends, select=AFTER_KEYPHRASES)
 
 
 defs = dg.Definitions(assets=[warehouse_models, keyphrase_models])

@@ -157,10 +157,15 @@ def stream_build(
     sys.stdout.flush()
     outcome = raw.outcome
     if isinstance(outcome, BaseException):
-        raise dg.Failure(description=f"dbt failed: {_first_line(outcome)}")
-    if not outcome.success:
-        detail = problems.describe() or _first_line(outcome.exception or "see the run's log")
-        raise dg.Failure(description=f"dbt build failed: {detail}")
+        failed, detail = "dbt failed", one_line(outcome, first=True)
+    elif not outcome.success:
+        failed = "dbt build failed"
+        detail = problems.describe() or one_line(
+            outcome.exception or "see the run's log", first=True
+        )
+    else:
+        return
+    raise dg.Failure(description=f"{failed}: {detail or 'unknown error'}")
 
 
 class _Done:
@@ -179,7 +184,7 @@ class BuildProblems:
         self._open = False
 
     def add(self, info: Mapping[str, Any]) -> None:
-        text = " ".join(str(info.get("msg", "")).split())
+        text = one_line(info.get("msg", ""))
         if info.get("name") == "RunResultFailure":
             self.items.append([text])
             self._open = True
@@ -195,7 +200,3 @@ class BuildProblems:
             return ""
         more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
         return ": ".join(self.items[0]) + more
-
-
-def _first_line(text: object) -> str:
-    return one_line(text, first=True) or "unknown error"

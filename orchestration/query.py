@@ -54,7 +54,7 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
         except WarehouseBusyError as exc:
             raise QueryError(str(exc)) from None
         except duckdb.Error as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = one_line(exc, first=True) or type(exc).__name__
             raise QueryError(f"cannot open the warehouse: {first}") from None
         yield con
 

@@ -7,12 +7,12 @@ import contextlib
 import datetime as dt
 import io
 import logging
-import re
 import sys
 import uuid
 
 from orchestration import env
 from transforms.errors import UserError
+from transforms.files import one_line
 
 
 class RunFailed(UserError):
@@ -30,10 +30,7 @@ def first_failure(result) -> str:
             while error is not None and error.cause is not None and error.cls_name == wrapper:
                 error = error.cause
             # the last line that says something (DuckDB ends its messages with a caret line)
-            lines = (
-                [ln for ln in error.message.splitlines() if re.search(r"\w", ln)] if error else []
-            )
-            message = lines[-1].strip() if lines else "unknown error"
+            message = (one_line(error.message, last=True) if error else "") or "unknown error"
             if error is not None and error.cls_name:
                 head, sep, rest = message.partition(": ")
                 if sep and head.rsplit(".", 1)[-1] == error.cls_name:
@@ -41,7 +38,7 @@ def first_failure(result) -> str:
             return f"step {event.step_key} failed: {message}"
     for event in result.all_events:
         if event.is_failure and event.message:
-            return f"the run failed: {event.message.strip().splitlines()[-1]}"
+            return f"the run failed: {one_line(event.message, last=True)}"
     return "the run failed"
 
 
@@ -123,7 +120,7 @@ def materialize(
         if result.success and not verbose:
             for record in instance.all_logs(run_id):
                 if record.dagster_event is None and record.level >= logging.WARNING:
-                    message = " ".join(record.user_message.split())
+                    message = one_line(record.user_message)
                     print(f"warning: {record.step_key or 'run'}: {message}", file=sys.stderr)
     if not result.success:
         raise RunFailed(first_failure(result))

@@ -52,6 +52,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from transforms.files import one_line
 from transforms.hashing import sha256_parts
 from transforms.latex import decode_latex
 
@@ -317,7 +318,7 @@ def load_watchlists(path: str | Path) -> list[Watchlist]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
+        detail = one_line(exc)
         raise ValueError(f"{path}: invalid YAML: {detail}") from exc
     if doc is None:
         return []

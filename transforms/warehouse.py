@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.files import LockTimeout, readers_writer_lock
+from transforms.files import LockTimeout, one_line, readers_writer_lock
 
 #: How long an open waits for a process that has the file open without taking the lock (the
 #: DuckDB CLI, a notebook). The lock itself is waited for as long as it is held.
@@ -116,7 +116,7 @@ def open_duckdb(
         except duckdb.Error as exc:
             if not _is_lock_conflict(exc):
                 raise
-            first = " ".join(str(exc).split(". ")[0].split())
+            first = one_line(str(exc).split(". ")[0])
             if time.monotonic() >= deadline:
                 raise WarehouseBusyError(
                     f"the warehouse {warehouse} is open in another process that does not "

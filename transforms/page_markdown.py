@@ -28,13 +28,11 @@ _IMAGE_RE = re.compile(
     r"!\[(?:[^\[\]\\]|\\.)*\](?:\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)|\[[^\]]*\])?"
 )
 _URL = r"(?P<url><?(?:[^()\s<>]|\([^()\s]*\))*>?)"
-_LINK_RE = re.compile(
-    r"\[(?P<text>(?:[^\[\]\\]|\\.)*)\]\(\s*" + _URL + r"(?:\s+[\"'][^\"']*[\"'])?\s*\)"
-)
+# A link's text and what follows it: "text](url)" or "text](url "title")".
+_LINK_END = r"(?P<text>(?:[^\[\]\\]|\\.)*)\]\(\s*" + _URL + r"(?:\s+[\"'][^\"']*[\"'])?\s*\)"
+_LINK_RE = re.compile(r"\[" + _LINK_END)
 # The end of a link whose text began on an earlier line: "PagedAttention](https://...)".
-_LINK_TAIL_RE = re.compile(
-    r"^(?P<text>(?:[^\[\]\\]|\\.)*)\]\(\s*" + _URL + r"(?:\s+[\"'][^\"']*[\"'])?\s*\)"
-)
+_LINK_TAIL_RE = re.compile(r"^" + _LINK_END)
 _AUTOLINK_RE = re.compile(r"<(https?://[^\s<>]+)>")
 _EMPHASIS_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 # The characters Markdown writers escape (turndown, markdownify): "\_", "\*", "\[", ...

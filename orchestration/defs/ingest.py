@@ -37,29 +37,25 @@ def no_paper_failure(batches: list[DayBatch]) -> str | None:
     return f"no file landed for {', '.join(days)} gives a paper: {reasons}{more}"
 
 
+def _ingest_table(key: dg.AssetKey, description: str) -> dg.AssetSpec:
+    """A table the ingest step writes: Python into DuckDB, after the date's fetch."""
+    return dg.AssetSpec(
+        key,
+        description=description,
+        group_name="ingest",
+        kinds={"python", "duckdb"},
+        deps=FETCH_ASSET_KEYS,
+    )
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            RAW_LISTINGS,
-            description="One row per paper card of each listing file of the date.",
-            group_name="ingest",
-            kinds={"python", "duckdb"},
-            deps=FETCH_ASSET_KEYS,
-        ),
-        dg.AssetSpec(
-            RAW_REJECTED,
-            description="Quarantine: input that is not a paper card, with the reason.",
-            group_name="ingest",
-            kinds={"python", "duckdb"},
-            deps=FETCH_ASSET_KEYS,
-        ),
-        dg.AssetSpec(
+        _ingest_table(RAW_LISTINGS, "One row per paper card of each listing file of the date."),
+        _ingest_table(RAW_REJECTED, "Quarantine: input that is not a paper card, with the reason."),
+        _ingest_table(
             RAW_LANDED_FILES,
-            description="One row per landed file (format, records, rejected, fetch "
-            "provenance), and per fetch that found no listing published.",
-            group_name="ingest",
-            kinds={"python", "duckdb"},
-            deps=FETCH_ASSET_KEYS,
+            "One row per landed file (format, records, rejected, fetch provenance), and per "
+            "fetch that found no listing published.",
         ),
     ],
     partitions_def=daily_partitions,

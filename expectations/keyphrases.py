@@ -22,9 +22,14 @@ in ``papers`` at all, found by an anti-join in DuckDB).  Window None: every pape
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from expectations.runner import WARN, col, expect, new_suite, window, window_params
+from expectations.gx import gx
+from expectations.suite import WARN, StageSuite, col, new_suite, tag
+from expectations.windows import window, window_params
+
+if TYPE_CHECKING:  # pragma: no cover
+    from great_expectations.core import ExpectationSuite
 
 NAME = "keyphrases"
 REQUIRED_TABLES = ("papers", "raw.paper_keyphrases")
@@ -125,139 +130,112 @@ def build_suite(
     min_keyphrases: int = 1,
     max_keyphrases: int | None = 50,
     max_len: int = 100,
-) -> Any:
+) -> ExpectationSuite:
+    gxe = gx().expectations
     has_kp = col("n_keyphrases") > 0  # rows that carry a keyphrase (row_condition)
     e = [
-        expect(
-            "ExpectTableRowCountToBeBetween",
-            min_value=1,
+        tag(
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
             why="no papers at all in the window: the extraction ran on an empty input",
         ),
-        expect(
-            "ExpectColumnValuesToBeInSet",
-            column="paper_exists",
-            value_set=[True],
+        tag(
+            gxe.ExpectColumnValuesToBeInSet(column="paper_exists", value_set=[True]),
             why=(
                 "orphan keyphrases (paper re-keyed or deleted) inflate keyword counts for papers "
                 "that do not exist"
             ),
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="n_keyphrases",
-            min_value=min_keyphrases,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="n_keyphrases", min_value=min_keyphrases),
             why=(
                 "extractor silently skipped papers (crash, empty abstract, filter too strict): "
                 "they vanish from trends"
             ),
         ),
         # contiguous ranks 1..k
-        expect(
-            "ExpectColumnValuesToBeInSet",
-            column="min_rank",
-            value_set=[1],
+        tag(
+            gxe.ExpectColumnValuesToBeInSet(column="min_rank", value_set=[1]),
             why="ranks start at 0 or 2: off-by-one in the extractor writer",
         ),
-        expect(
-            "ExpectColumnPairValuesToBeEqual",
-            column_A="max_rank",
-            column_B="n_keyphrases",
+        tag(
+            gxe.ExpectColumnPairValuesToBeEqual(column_A="max_rank", column_B="n_keyphrases"),
             why="gaps in ranks: rows were dropped after ranking (e.g. a filter after top-k)",
         ),
         # values
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="score",
-            row_condition=has_kp,
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="score", row_condition=has_kp),
             why="NaN/null score (division by zero in the scorer) breaks ranking",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="score",
-            min_value=0,
-            max_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1),
             why="un-normalised raw YAKE scores (lower-is-better, unbounded) leaked through",
         ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="keyphrase",
-            row_condition=has_kp,
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="keyphrase", row_condition=has_kp),
             why="null surface form: the digest has nothing to show",
         ),
-        expect(
-            "ExpectColumnValueLengthsToBeBetween",
-            column="keyphrase",
-            min_value=1,
-            max_value=max_len,
+        tag(
+            gxe.ExpectColumnValueLengthsToBeBetween(
+                column="keyphrase", min_value=1, max_value=max_len
+            ),
             why=(
                 "empty phrase, or a whole sentence emitted as a 'keyphrase' (n-gram limit "
                 "misconfigured)"
             ),
         ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="keyphrase_norm",
-            row_condition=has_kp,
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="keyphrase_norm", row_condition=has_kp),
             why="null normal form drops the keyphrase from every trend",
         ),
-        expect(
-            "ExpectColumnValueLengthsToBeBetween",
-            column="keyphrase_norm",
-            min_value=1,
-            max_value=max_len,
+        tag(
+            gxe.ExpectColumnValueLengthsToBeBetween(
+                column="keyphrase_norm", min_value=1, max_value=max_len
+            ),
             why="empty or sentence-long normal forms",
         ),
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="keyphrase_norm",
-            regex=r"\S",
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="keyphrase_norm", regex=r"\S"),
             why="whitespace-only normal form groups unrelated phrases together",
         ),
-        expect(
-            "ExpectColumnPairValuesToBeEqual",
-            column_A="keyphrase_norm",
-            column_B="keyphrase_norm_lower",
+        tag(
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="keyphrase_norm", column_B="keyphrase_norm_lower"
+            ),
             why="normal form not lowercased: 'LLM' and 'llm' split one trend in two",
         ),
-        expect(
-            "ExpectColumnValuesToNotMatchRegex",
-            column="keyphrase_norm",
-            regex=r"^\s|\s$|\s\s",
+        tag(
+            gxe.ExpectColumnValuesToNotMatchRegex(column="keyphrase_norm", regex=r"^\s|\s$|\s\s"),
             why="untrimmed/double spaces in the normal form split one trend in two",
         ),
         # soft signals
-        expect(
-            "ExpectCompoundColumnsToBeUnique",
-            column_list=["paper_id", "keyphrase_norm"],
-            severity=WARN,
+        tag(
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["paper_id", "keyphrase_norm"]),
             why=(
                 "two surface forms of one paper normalise to the same phrase: the paper may be "
                 "counted twice"
             ),
-        ),
-        expect(
-            "ExpectColumnUniqueValueCountToBeBetween",
-            column="extractor_version",
-            max_value=1,
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnUniqueValueCountToBeBetween(column="extractor_version", max_value=1),
             why="mixed extractor versions: a partial re-extraction makes windows incomparable",
-        ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="extractor_version",
-            row_condition=has_kp,
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="extractor_version", row_condition=has_kp),
             why="untraceable rows: cannot tell which extractor produced them",
+            severity=WARN,
         ),
     ]
     if max_keyphrases is not None:
         e.append(
-            expect(
-                "ExpectColumnValuesToBeBetween",
-                column="n_keyphrases",
-                max_value=max_keyphrases,
-                severity=WARN,
+            tag(
+                gxe.ExpectColumnValuesToBeBetween(column="n_keyphrases", max_value=max_keyphrases),
                 why="far more keyphrases than top-k: re-extraction appended with continued ranks",
+                severity=WARN,
             )
         )
     return new_suite(NAME, e, stage=NAME)
+
+
+SUITE = StageSuite(NAME, REQUIRED_TABLES, build_suite, query, count_query)

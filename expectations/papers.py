@@ -19,10 +19,15 @@ Expectations ignore nulls (the summary row's among them).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from expectations.runner import WARN, expect, new_suite, window, window_params
+from expectations.gx import gx
+from expectations.suite import WARN, StageSuite, new_suite, non_capturing, tag
+from expectations.windows import window, window_params
 from transforms.records import PAPER_ID_REGEX
+
+if TYPE_CHECKING:  # pragma: no cover
+    from great_expectations.core import ExpectationSuite
 
 NAME = "papers"
 REQUIRED_TABLES = ("papers",)
@@ -77,7 +82,7 @@ SELECT NULL, 1
 MIN_DATE = dt.datetime(2000, 1, 1)
 # http(s) only, a host, no whitespace/quotes/angle brackets (the URL is put in an
 # href of the digest e-mail; "javascript:" or a quote-breaking URL must not pass)
-CODE_URL_REGEX = r"""^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s"'<>]*)?$"""
+CODE_URL_REGEX = r"""^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\s"'<>]*)?$"""
 
 
 def query(
@@ -112,103 +117,92 @@ def count_query(
     return _COUNT.format(where=where), window_params(start, end)
 
 
-def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Any:
+def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> ExpectationSuite:
     """``min_rows``: the whole table has at least this many papers."""
+    gxe = gx().expectations
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
     latest_dt = dt.datetime.combine(latest, dt.time.max)
     e = [
-        expect(
-            "ExpectTableColumnsToMatchSet",
-            column_set=list(REQUIRED_COLUMNS),
-            exact_match=False,
+        tag(
+            gxe.ExpectTableColumnsToMatchSet(column_set=list(REQUIRED_COLUMNS), exact_match=False),
             why="model refactor dropped/renamed a column the digest and trends read",
         ),
         # whole table (the summary row)
-        expect(
-            "ExpectColumnDistinctValuesToContainSet",
-            column="source_table",
-            value_set=["summary"],
+        tag(
+            gxe.ExpectColumnDistinctValuesToContainSet(
+                column="source_table", value_set=["summary"]
+            ),
             why=(
                 "the whole-table summary row is missing (query changed): every whole-table "
                 "gate below would pass without looking"
             ),
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="table_rows",
-            min_value=min_rows,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="table_rows", min_value=min_rows),
             why="an empty papers table means the dbt model built from an empty/failed upstream",
         ),
         # identity (null or duplicate ids: dbt's tests)
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="paper_id",
-            regex=PAPER_ID_REGEX,
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="paper_id", regex=non_capturing(PAPER_ID_REGEX)
+            ),
             why=(
                 "id derivation changed (full sha, uppercase, whitespace in hash input): ids stop "
                 "matching history"
             ),
         ),
         # text
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="title",
-            regex=r"\S",
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="title", regex=r"\S"),
             why="blank title: dedup picked an empty surface form",
         ),
         # dates
-        expect(
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            column_A="last_listed",
-            column_B="first_listed",
-            or_equal=True,
+        tag(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="last_listed", column_B="first_listed", or_equal=True
+            ),
             why="min/max swapped in the aggregation (or an incremental merge kept the wrong side)",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="last_listed",
-            min_value=MIN_DATE,
-            max_value=latest_dt,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="last_listed", min_value=MIN_DATE, max_value=latest_dt
+            ),
             why="a future/epoch date from a mis-parsed listing leaks into the paper's lifetime",
         ),
         # counts
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="times_listed",
-            min_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="times_listed", min_value=1),
             why="a paper exists only because it was listed: 0 means appearances were lost",
         ),
         # links
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="code_url",
-            regex=CODE_URL_REGEX,
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="code_url", regex=CODE_URL_REGEX),
             why=(
                 "code_url becomes a link in the digest: relative paths, 'javascript:' or quote-"
                 "breaking URLs must not ship (null is fine)"
             ),
         ),
         # soft signals
-        expect(
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            column_A="listed_span_days",
-            column_B="times_listed",
-            or_equal=True,
-            severity=WARN,
+        tag(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="listed_span_days", column_B="times_listed", or_equal=True
+            ),
             why=(
                 "listed more times than days in its lifetime: appearances counted per card/file "
                 "instead of per day"
             ),
-        ),
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="abstract",
-            regex=r"\S",
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="abstract", regex=r"\S"),
             why=(
                 "a blank abstract yields no keyphrases (invisible to trends); a null one "
                 "cannot ship: dbt's not_null test on papers stops it"
             ),
+            severity=WARN,
         ),
     ]
     return new_suite(NAME, e, stage=NAME)
+
+
+SUITE = StageSuite(NAME, REQUIRED_TABLES, build_suite, query, count_query)

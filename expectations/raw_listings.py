@@ -15,10 +15,15 @@ before any mart); this suite checks what dbt does not say well.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from expectations.runner import WARN, expect, in_window, new_suite, window, window_params
+from expectations.gx import gx
+from expectations.suite import WARN, StageSuite, new_suite, tag
+from expectations.windows import in_window, window, window_params
 from transforms.listing import CARD_ABSTRACT_CHARS, CARD_TITLE_CHARS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from great_expectations.core import ExpectationSuite
 
 NAME = "raw_listings"
 REQUIRED_TABLES = ("raw.listings",)
@@ -88,140 +93,122 @@ def build_suite(
     title_len: tuple[int, int] = CARD_TITLE_CHARS,
     abstract_len: tuple[int, int] = CARD_ABSTRACT_CHARS,
     max_date: dt.date | None = None,
-) -> Any:
+) -> ExpectationSuite:
     """``min_rows``: a listing date with fewer records is broken (checked per date).
     ``min_page_cards``: a pasted page with fewer cards is a partial copy.
     ``max_date``: latest plausible listing date (default: today + 1 day)."""
+    gxe = gx().expectations
     latest = max_date or (dt.date.today() + dt.timedelta(days=1))
     latest_dt = dt.datetime.combine(latest, dt.time.max)
     e = [
-        expect(
-            "ExpectTableColumnsToMatchSet",
-            column_set=list(REQUIRED_COLUMNS),
-            exact_match=False,
+        tag(
+            gxe.ExpectTableColumnsToMatchSet(column_set=list(REQUIRED_COLUMNS), exact_match=False),
             why=(
                 "parser/loader schema drift: a renamed or dropped column silently nulls every "
                 "downstream field"
             ),
         ),
-        expect(
-            "ExpectTableRowCountToBeBetween",
-            min_value=1,
+        tag(
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
             why="a window with no records reached the gate: nothing to publish",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="date_rows",
-            min_value=min_rows,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="date_rows", min_value=min_rows),
             why="a listing date of the window with fewer records than a listing has is broken",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="page_cards",
-            min_value=min_page_cards,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="page_cards", min_value=min_page_cards),
             why=(
                 "partial page: the copy of a page stopped early (selection cut, layout change) "
                 "and most papers are missing"
             ),
         ),
         # listing_date (null: dbt's test)
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="listing_date",
-            min_value=MIN_DATE,
-            max_value=latest_dt,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="listing_date", min_value=MIN_DATE, max_value=latest_dt
+            ),
             why=(
                 "mis-parsed date (epoch 1970, swapped day/month, year 2100) shifts papers into "
                 "wrong windows"
             ),
         ),
         # file identity
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="source_file",
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="source_file"),
             why="rows without provenance cannot be re-ingested idempotently or traced",
         ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="file_sha256",
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="file_sha256"),
             why="missing content hash breaks idempotent re-ingestion (duplicates on re-run)",
         ),
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="file_sha256",
-            regex=r"^[0-9a-f]{64}$",
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="file_sha256", regex=r"^[0-9a-f]{64}$"),
             why="hash truncated/uppercased/other algorithm: dedupe by hash stops matching",
         ),
         # position (null, or twice in a file: dbt's tests)
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="position",
-            min_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="position", min_value=1),
             why="0-based or negative positions: off-by-one in the card enumerator",
         ),
         # title
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="title",
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="title"),
             why="card parsed without a title: cannot identify the paper",
         ),
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="title",
-            regex=r"\S",
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="title", regex=r"\S"),
             why="empty/whitespace-only title from a selector that no longer matches",
         ),
-        expect(
-            "ExpectColumnValueLengthsToBeBetween",
-            column="title",
-            min_value=title_len[0],
-            max_value=title_len[1],
+        tag(
+            gxe.ExpectColumnValueLengthsToBeBetween(
+                column="title", min_value=title_len[0], max_value=title_len[1]
+            ),
             why="a title is not 1,500 characters (abstract bled into it) nor 2 (truncated)",
         ),
         # abstract
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="abstract",
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="abstract"),
             why=(
                 "keyphrases are extracted from the abstract; none means the paper is invisible to "
                 "trends"
             ),
         ),
-        expect(
-            "ExpectColumnValuesToMatchRegex",
-            column="abstract",
-            regex=r"\S",
+        tag(
+            gxe.ExpectColumnValuesToMatchRegex(column="abstract", regex=r"\S"),
             why="empty/whitespace-only abstract from a selector that no longer matches",
         ),
-        expect(
-            "ExpectColumnValueLengthsToBeBetween",
-            column="abstract",
-            min_value=abstract_len[0],
-            max_value=abstract_len[1],
+        tag(
+            gxe.ExpectColumnValueLengthsToBeBetween(
+                column="abstract", min_value=abstract_len[0], max_value=abstract_len[1]
+            ),
             why=(
                 "an abstract is not 20 characters (truncated/placeholder) nor 50k (page text "
                 "captured)"
             ),
         ),
         # soft signals
-        expect(
-            "ExpectCompoundColumnsToBeUnique",
-            column_list=["listing_date", "source_file", "title"],
-            severity=WARN,
+        tag(
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=["listing_date", "source_file", "title"]
+            ),
             why="same card twice in one file: pagination overlap or a duplicated page block",
-        ),
-        expect(
-            "ExpectColumnValuesToNotMatchRegex",
-            column="title",
-            regex=r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?>",
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnValuesToNotMatchRegex(
+                column="title", regex=r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?>"
+            ),
             why="HTML tags left in titles: markup stripping failed after a layout change",
-        ),
-        expect(
-            "ExpectColumnValuesToNotBeNull",
-            column="raw_text",
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnValuesToNotBeNull(column="raw_text"),
             why="raw card text is what lets us re-parse after a parser fix",
+            severity=WARN,
         ),
     ]
     return new_suite(NAME, e, stage=NAME, min_rows=min_rows)
+
+
+SUITE = StageSuite(NAME, REQUIRED_TABLES, build_suite, query, count_query)

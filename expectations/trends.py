@@ -27,9 +27,14 @@ listing dates and the trend rows ``as_of`` its dates are checked; with None, all
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
-from expectations.runner import WARN, col, expect, in_window, new_suite, window, window_params
+from expectations.gx import gx
+from expectations.suite import WARN, StageSuite, col, new_suite, tag
+from expectations.windows import in_window, window, window_params
+
+if TYPE_CHECKING:  # pragma: no cover
+    from great_expectations.core import ExpectationSuite
 
 NAME = "trends"
 REQUIRED_TABLES = ("keyword_daily", "keyword_trends", "paper_appearances")
@@ -137,112 +142,102 @@ def count_query(
     ), window_params(start, end)
 
 
-def build_suite(*, max_abs_z: float = 1_000.0) -> Any:
+def build_suite(*, max_abs_z: float = 1_000.0) -> ExpectationSuite:
+    gxe = gx().expectations
     day_has_listing = col("listed_papers") > 0  # only the summary row has listed_papers
     e = [
-        expect(
-            "ExpectColumnDistinctValuesToContainSet",
-            column="source_table",
-            value_set=["summary"],
+        tag(
+            gxe.ExpectColumnDistinctValuesToContainSet(
+                column="source_table", value_set=["summary"]
+            ),
             why=(
                 "the per-date summary rows are missing (query changed): the empty-window gates "
                 "below would pass without looking"
             ),
         ),
         # windows non-empty when there was a listing (one summary row per date)
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="daily_rows",
-            min_value=1,
-            row_condition=day_has_listing,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="daily_rows", min_value=1, row_condition=day_has_listing
+            ),
             why=(
                 "papers were listed that day but keyword_daily has no rows: the daily model ran "
                 "before keyphrases landed"
             ),
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="trend_rows",
-            min_value=1,
-            row_condition=day_has_listing,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="trend_rows", min_value=1, row_condition=day_has_listing
+            ),
             why=(
                 "papers were listed that day but keyword_trends is empty: the digest would be blank"
             ),
         ),
         # keyword_daily
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="papers",
-            min_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="papers", min_value=1),
             why="zero-count rows mean the aggregation emitted keyphrases with no paper (bad join)",
         ),
-        expect(
-            "ExpectColumnPairValuesAToBeGreaterThanB",
-            column_A="papers_listed",
-            column_B="papers",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
+        tag(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="papers_listed",
+                column_B="papers",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
             why=(
                 "more papers with a keyphrase than papers listed: the keyphrase join fans out "
                 "(counts rows, not papers)"
             ),
         ),
         # keyword_trends
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="share_current",
-            min_value=0,
-            max_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="share_current", min_value=0, max_value=1),
             why="share > 1: numerator and denominator come from different windows",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="share_reference",
-            min_value=0,
-            max_value=1,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="share_reference", min_value=0, max_value=1),
             why="share > 1 or < 0 in the reference window: window arithmetic is off",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="papers_current",
-            min_value=0,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="papers_current", min_value=0),
             why="negative counts: a difference was stored instead of a count",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="papers_reference",
-            min_value=0,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(column="papers_reference", min_value=0),
             why="negative counts in the reference window",
         ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="z_score",
-            min_value=-max_abs_z,
-            max_value=max_abs_z,
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="z_score", min_value=-max_abs_z, max_value=max_abs_z
+            ),
             why=(
                 "±inf or absurd z-scores (a variance of zero) would top the 'rising' ranking; "
                 "dbt's not_null test already rules out nulls"
             ),
         ),
         # soft signals
-        expect(
-            "ExpectColumnPairValuesToBeEqual",
-            column_A="papers_listed",
-            column_B="appearances_listed",
-            ignore_row_if="either_value_is_missing",
-            severity=WARN,
+        tag(
+            gxe.ExpectColumnPairValuesToBeEqual(
+                column_A="papers_listed",
+                column_B="appearances_listed",
+                ignore_row_if="either_value_is_missing",
+            ),
             why=(
                 "keyword_daily's denominator disagrees with paper_appearances: built from a stale "
                 "snapshot"
             ),
-        ),
-        expect(
-            "ExpectColumnValuesToBeBetween",
-            column="papers_reference",
-            max_value=0,
-            row_condition=col("status") == "new",
             severity=WARN,
+        ),
+        tag(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="papers_reference", max_value=0, row_condition=col("status") == "new"
+            ),
             why="'new' keyword that already had papers in the reference window: status logic bug",
+            severity=WARN,
         ),
     ]
     return new_suite(NAME, e, stage=NAME)
+
+
+SUITE = StageSuite(NAME, REQUIRED_TABLES, build_suite, query, count_query)

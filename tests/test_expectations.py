@@ -15,30 +15,41 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import math
 import os
+import re
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from expectations import runner
-from expectations.runner import (
+from expectations import (
     ERROR,
     STAGES,
+    SUITES,
     WARN,
-    Skipped,
+    StageSuite,
+    SuiteResult,
     catalog,
+    gx,
+    results,
     run_suite,
     save_report,
-    stage_module,
+    stage_suite,
     validate_frame,
     validate_stage,
-    window,
-    window_label,
+    windows,
 )
+from expectations.merge import WindowMerge
+from expectations.suite import non_capturing, tag
+from expectations.windows import plan_chunks, window, window_label
+from transforms.records import PAPER_ID_REGEX
 from transforms.warehouse import empty_day_reason
 
 D0 = dt.date(2024, 2, 29)
@@ -176,7 +187,7 @@ def db_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def suites():
-    return {stage: stage_module(stage).build_suite() for stage in STAGES}
+    return {stage: stage_suite(stage).build() for stage in STAGES}
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +196,7 @@ def clean_frames(db_path):
     try:
         frames = {}
         for stage in STAGES:
-            sql, params = stage_module(stage).query(D)
+            sql, params = stage_suite(stage).query(D)
             frames[stage] = con.execute(sql, params).df()
         return frames
     finally:
@@ -195,7 +206,10 @@ def clean_frames(db_path):
 # --------------------------------------------------------------------------- clean
 @pytest.mark.parametrize("stage", STAGES)
 def test_clean_frame_passes_without_any_failure(stage, suites, clean_frames):
-    result = validate_frame(suites[stage], clean_frames[stage], listing_date=D)
+    with warnings.catch_warnings(record=True) as caught:  # GX's warnings are not filtered
+        warnings.simplefilter("always")
+        result = validate_frame(suites[stage], clean_frames[stage], listing_date=D)
+    assert [str(w.message) for w in caught] == []
     assert result.failed == [], json.dumps(result.to_json(), indent=1)[:4000]
     assert result.success
     assert result.evaluated == len(suites[stage].expectations)
@@ -778,7 +792,10 @@ def test_mutation_breaks_named_expectation(
     stage, mutate, expectation, column, severity, suites, clean_frames
 ):
     dirty = mutate(clean_frames[stage].copy())
-    result = validate_frame(suites[stage], dirty, listing_date=D)
+    with warnings.catch_warnings(record=True) as caught:  # GX's warnings are not filtered
+        warnings.simplefilter("always")
+        result = validate_frame(suites[stage], dirty, listing_date=D)
+    assert [str(w.message) for w in caught] == []
     hits = [f for f in result.failed if f.expectation == expectation and f.column == column]
     assert hits, (
         f"{expectation}({column}) did not fail; "
@@ -847,7 +864,7 @@ def test_sample_rows_capped_at_five(suites, clean_frames):
 
 
 def test_min_rows_param(clean_frames):
-    suite = stage_module("raw_listings").build_suite(min_rows=10)
+    suite = stage_suite("raw_listings").build(min_rows=10)
     result = validate_frame(suite, clean_frames["raw_listings"])
     assert not result.success
     (hit,) = result.failed
@@ -858,7 +875,7 @@ def test_min_rows_param(clean_frames):
 
 def test_min_rows_is_per_date_in_a_window():
     """D0 has 5 records, D has 6: min_rows=6 fails D0 only, even though the window has 11."""
-    suite = stage_module("raw_listings").build_suite(min_rows=6)
+    suite = stage_suite("raw_listings").build(min_rows=6)
     result = validate_stage(memory_db(), "raw_listings", D0, D, min_rows=6)
     assert result.row_count == 11 and not result.success
     (hit,) = result.failed
@@ -1070,9 +1087,61 @@ def test_no_gx_state_left_in_cwd(tmp_path, suites, clean_frames):
 
 
 def test_gx_imported_once():
-    first = runner.gx()
-    assert runner.gx() is first
-    assert runner.GX_IMPORT_SECONDS is not None
+    first = gx.gx()
+    assert gx.gx() is first
+    assert gx.GX_IMPORT_SECONDS is not None
+
+
+def test_importing_the_suites_and_the_checks_does_not_import_gx():
+    """GX costs seconds to import: only building or validating a suite imports it."""
+    code = (
+        "import sys, expectations, orchestration.defs.quality; "
+        "assert expectations.registry.stage_suite('papers').tables; "
+        "assert 'great_expectations' not in sys.modules, 'imported'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_registry_lists_every_stage_suite():
+    assert STAGES == ("raw_listings", "papers", "keyphrases", "trends")
+    assert list(SUITES) == list(STAGES)
+    for name, spec in SUITES.items():
+        assert isinstance(spec, StageSuite) and spec.name == name and spec.tables
+        assert spec is importlib.import_module(f"expectations.{name}").SUITE
+    with pytest.raises(ValueError, match="unknown stage 'nope'"):
+        stage_suite("nope")
+
+
+def test_tag_sets_severity_and_reason_on_the_ge_expectation():
+    gxe = gx.gx().expectations
+    e = tag(gxe.ExpectColumnValuesToNotBeNull(column="x", meta={"k": 1}), why="because")
+    assert e.meta == {"k": 1, "severity": ERROR, "why": "because"}
+    assert tag(gxe.ExpectColumnValuesToNotBeNull(column="x"), why="w", severity=WARN).meta == {
+        "severity": WARN,
+        "why": "w",
+    }
+    with pytest.raises(ValueError):
+        tag(gxe.ExpectColumnValuesToNotBeNull(column="x"), why="w", severity="fatal")
+
+
+@pytest.mark.parametrize(
+    "regex,matches,misses",
+    [
+        (PAPER_ID_REGEX, ["arxiv:2403.01234", "arxiv:hep-th/9901001", "0123456789abcdef"], ["x"]),
+        (r"a(b|c)\(d\)[(]e(?:f)", ["ab(d)(ef", "ac(d)(ef"], ["ad(d)(ef", "abde"]),
+        (r"[^]()]+(x)", ["abx", "zzx"], ["(x", ")x"]),
+        (r"[]()](x)", ["(x", "]x"], ["ax"]),
+    ],
+)
+def test_non_capturing_keeps_the_matches_without_groups(regex, matches, misses):
+    plain = non_capturing(regex)
+    assert re.compile(plain).groups == 0
+    for text in matches + misses:
+        assert bool(re.search(plain, text)) == bool(re.search(regex, text)), text
+    assert all(re.search(plain, t) for t in matches) and not any(
+        re.search(plain, t) for t in misses
+    )
 
 
 # --------------------------------------------------------------------------- windows
@@ -1103,7 +1172,7 @@ def test_window_selects_the_window_rows():
     rows = {}
     for stage in STAGES:
         for bounds in ((D0, D0), (D, D), (D0, D)):
-            sql, params = stage_module(stage).query(*bounds)
+            sql, params = stage_suite(stage).query(*bounds)
             rows[stage, bounds] = con.execute(sql, params).df()
     assert [len(rows["raw_listings", b]) for b in ((D0, D0), (D, D), (D0, D))] == [5, 6, 11]
     # papers: the window's papers (1..5 on D0; 1..6 on D, re-listed ones included) + summary
@@ -1228,7 +1297,7 @@ EMPTY1, EMPTY2 = dt.date(2024, 2, 27), dt.date(2024, 2, 28)  # nothing landed
 def test_run_suite_one_date_and_all_history(stage):
     con = memory_db()
     one = run_suite(con, stage, D)
-    assert isinstance(one, runner.SuiteResult) and one.success
+    assert isinstance(one, SuiteResult) and one.success
     assert one.listing_date == "2024-03-01" and one.skipped_dates == {}
     assert run_suite(con, stage, "2024-03-01").listing_date == "2024-03-01"
     every = run_suite(con, stage, None)
@@ -1239,7 +1308,7 @@ def test_run_suite_one_date_and_all_history(stage):
 def test_run_suite_skips_the_empty_dates_of_a_window(stage):
     con = memory_db()
     result = run_suite(con, stage, EMPTY1, D)
-    assert isinstance(result, runner.SuiteResult) and result.success, result.to_json()
+    assert isinstance(result, SuiteResult) and result.success, result.to_json()
     assert result.listing_date == "2024-02-27..2024-03-01"
     assert result.skipped_dates == {
         "2024-02-27": "no listing landed for 2024-02-27",
@@ -1251,15 +1320,35 @@ def test_run_suite_skips_the_empty_dates_of_a_window(stage):
 def test_run_suite_on_empty_dates_is_skipped():
     con = memory_db()
     one = run_suite(con, "papers", EMPTY1)
-    # what `papertrends validate --date` relies on: a str, the date's reason
-    assert isinstance(one, str) and isinstance(one, Skipped)
-    assert one == empty_day_reason(con, EMPTY1) == "no listing landed for 2024-02-27"
-    assert one.skipped and one.success and one.listing_date == "2024-02-27"
+    # what `papertrends validate --date` shows: the date's reason
+    assert isinstance(one, SuiteResult)
+    assert one.skipped == empty_day_reason(con, EMPTY1) == "no listing landed for 2024-02-27"
+    assert one.success and one.listing_date == "2024-02-27"
+    assert one.skipped_dates == {"2024-02-27": one.skipped}
+    assert (one.evaluated, one.failed, one.row_count, one.chunks) == (0, [], 0, [])
     both = run_suite(con, "trends", EMPTY1, EMPTY2)
-    assert isinstance(both, Skipped) and both.listing_date == "2024-02-27..2024-02-28"
+    assert both.skipped and both.listing_date == "2024-02-27..2024-02-28"
     assert set(both.skipped_dates) == {"2024-02-27", "2024-02-28"}
-    assert "no listing landed for 2024-02-28" in both
-    assert both.to_json()["skipped"] is True
+    assert both.skipped == (
+        "nothing to validate in 2024-02-27..2024-02-28: "
+        "no listing landed for 2024-02-27; no listing landed for 2024-02-28"
+    )
+    assert both.to_json() == {
+        "suite": "trends",
+        "success": True,
+        "skipped": True,
+        "error": None,
+        "listing_date": "2024-02-27..2024-02-28",
+        "skipped_dates": both.skipped_dates,
+        "evaluated": 0,
+        "n_failed_error": 0,
+        "n_failed_warn": 0,
+        "row_count": 0,
+        "seconds": 0.0,
+        "chunks": [],
+        "html_chunk": None,
+        "failed": [],
+    }
     json.dumps(both.to_json())
 
 
@@ -1308,7 +1397,7 @@ def _verdict(result) -> tuple:
 
 
 def test_plan_chunks():
-    plan = runner.plan_chunks
+    plan = plan_chunks
     counts = {None: 1, D0: 5, D: 6}
     assert plan(counts, D0, D, 100) == [(D0, D)]
     assert plan(counts, D0, D, 6) == [(D0, D0), (D, D)]  # the None rows go with chunk 1
@@ -1331,9 +1420,7 @@ def test_chunked_clean_window_passes_like_one_pass(stage, budget):
     assert len(whole.chunks) == 1 and whole.html_chunk is None
     assert len(chunked.chunks) > 1 and chunked.success and chunked.failed == [], chunked.to_json()
     assert chunked.listing_date == whole.listing_date == f"{D0}..{LAST}"
-    assert (
-        chunked.evaluated == whole.evaluated == len(stage_module(stage).build_suite().expectations)
-    )
+    assert chunked.evaluated == whole.evaluated == len(stage_suite(stage).build().expectations)
     windows = [c["window"] for c in chunked.chunks]  # consecutive, covering the window
     assert windows[0].startswith(str(D0)) and windows[-1].endswith(str(LAST))
     assert chunked.row_count == sum(c["rows"] for c in chunked.chunks)
@@ -1399,7 +1486,7 @@ def test_chunked_window_fails_like_one_pass(stage, sql, budget):
     keys = [(f.expectation, f.column, f.severity, json.dumps(f.kwargs)) for f in chunked.failed]
     assert len(keys) == len(set(keys))
     for f in chunked.failed:
-        assert 0 < len(f.sample_rows) <= runner.SAMPLE_ROWS or not any(
+        assert 0 < len(f.sample_rows) <= results.SAMPLE_ROWS or not any(
             g.sample_rows for g in whole.failed if g.expectation == f.expectation
         )
 
@@ -1440,7 +1527,7 @@ def test_whole_table_failures_are_computed_and_reported_once():
     assert len(papers.chunks) == 5 and papers.success
     # the chunks after the first carry neither the summary row nor the orphans
     for stage in ("papers", "keyphrases"):
-        sql, params = stage_module(stage).query(D, LAST, whole_table=False)
+        sql, params = stage_suite(stage).query(D, LAST, whole_table=False)
         frame = con.execute(sql, params).df()
         if stage == "papers":
             assert "summary" not in set(frame["source_table"])
@@ -1451,8 +1538,8 @@ def test_whole_table_failures_are_computed_and_reported_once():
 
 def test_window_aggregates_are_judged_on_the_whole_window(clean_frames):
     """Distinct values and row counts are the window's, not a chunk's."""
-    suite = stage_module("keyphrases").build_suite()
-    merge = runner._WindowMerge(suite, f"{D0}..{D}")
+    suite = stage_suite("keyphrases").build()
+    merge = WindowMerge(suite, f"{D0}..{D}")
     for chunk, version in ((str(D0), "yake-0.7.3"), (str(D), "yake-0.8.0")):
         frame = clean_frames["keyphrases"].copy()
         frame.loc[frame["n_keyphrases"] > 0, "extractor_version"] = version
@@ -1463,8 +1550,8 @@ def test_window_aggregates_are_judged_on_the_whole_window(clean_frames):
     assert hit.expectation == "expect_column_unique_value_count_to_be_between"
     assert hit.severity == WARN and hit.observed["observed_value"] == 2
     # an empty chunk fails the row count alone, not within a window with rows
-    suite = stage_module("raw_listings").build_suite()
-    merge = runner._WindowMerge(suite, None)
+    suite = stage_suite("raw_listings").build()
+    merge = WindowMerge(suite, None)
     frame = clean_frames["raw_listings"]
     for part_frame in (frame, frame.iloc[0:0]):
         merge.add("x", part_frame, validate_frame(suite, part_frame))
@@ -1511,7 +1598,7 @@ def test_all_history_is_chunked_and_keeps_the_undated_rows(stage, sql):
 def test_run_suite_chunks_with_the_module_budget(monkeypatch):
     con = long_db()
     con.execute(f"DELETE FROM keyword_trends WHERE as_of_date = {LAST_SQL}")
-    monkeypatch.setattr(runner, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(windows, "CHUNK_ROWS", 20)
     result = run_suite(con, "trends", EMPTY1, LAST)
     assert len(result.chunks) > 1 and set(result.skipped_dates) == {str(EMPTY1), str(EMPTY2)}
     (hit,) = result.failed

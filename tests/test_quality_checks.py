@@ -11,8 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from expectations import runner
-from expectations.runner import STAGES, run_suite
+from expectations import STAGES, run_suite, windows
 from orchestration.defs import quality
 from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
@@ -109,7 +108,7 @@ def test_range_in_chunks_reports_like_one_pass(home: Path, monkeypatch) -> None:
     """A tiny row budget: every suite validates the range date by date, one check and one
     report each, with the same verdicts and failures as one pass."""
     one_pass = {k: c.passed for k, c in _run_checks(home, EMPTY, D).items()}
-    monkeypatch.setattr(runner, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(windows, "CHUNK_ROWS", 1)
     checks = _run_checks(home, EMPTY, D)
     assert {k: c.passed for k, c in checks.items()} == one_pass
     folder = home / "publish" / "validation" / f"{EMPTY}..{D}"

@@ -14,7 +14,7 @@ from transforms.errors import UserError
 def validate(ctx: click.Context, listing_date) -> None:
     """Validate raw listings, papers, keyphrases and trends for a listing date and print each
     suite's result with its failing expectations. Exit 0 only if no gate failed."""
-    from expectations.runner import STAGES, run_suite
+    from expectations import STAGES, run_suite
     from orchestration.query import connect_read_only
 
     with connect_read_only(home_of(ctx)) as con:
@@ -26,8 +26,8 @@ def validate(ctx: click.Context, listing_date) -> None:
     rows = []
     ok = True
     for stage, outcome in outcomes.items():
-        if isinstance(outcome, str):
-            rows.append((stage, "skipped", "", outcome))
+        if outcome.skipped:
+            rows.append((stage, "skipped", "", outcome.skipped))
             continue
         ok = ok and outcome.success
         status = "FAIL" if not outcome.success else ("warn" if outcome.failed else "pass")

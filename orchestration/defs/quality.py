@@ -4,7 +4,7 @@ A failed *error* expectation fails the check with ERROR severity, which stops th
 downstream (and so the digest); failed *warn* expectations fail it with WARN severity
 and let the run go on. A run validates its partition range as one window per suite (a
 backfill too; the range's empty dates are skipped, with their reasons): in one pass, or,
-when the window's frame would exceed ``expectations.runner.CHUNK_ROWS`` rows, in
+when the window's frame would exceed ``expectations.windows.CHUNK_ROWS`` rows, in
 consecutive date chunks merged into one result, so memory stays bounded however long the
 backfill. It saves one report as JSON (and GE's HTML page: with chunks, the page of the
 first failing chunk, named by ``html_chunk`` in the JSON) under
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from expectations.runner import Skipped, SuiteResult, run_suite, save_report, window_label
+from expectations import SuiteResult, run_suite, save_report
+from expectations.windows import window_label
 from orchestration.metadata import markdown_table
 from orchestration.resources import PapertrendsHome
 
@@ -40,10 +41,10 @@ def report_folder(publish: Path, start: dt.date | None, end: dt.date | None) -> 
 
 
 def save_window_report(
-    outcome: SuiteResult | Skipped, publish: Path, start: dt.date | None, end: dt.date | None
+    outcome: SuiteResult, publish: Path, start: dt.date | None, end: dt.date | None
 ) -> str | None:
     """The window's report, saved; None when every date was empty (nothing validated)."""
-    if isinstance(outcome, Skipped):
+    if outcome.skipped:
         return None
     return str(save_report(outcome, report_folder(publish, start, end)))
 
@@ -54,7 +55,7 @@ def _dates_cell(dates: list[str]) -> str:
 
 
 def check_result(
-    stage: str, outcome: SuiteResult | Skipped, report: str | None = None, *, days: int | None = 1
+    stage: str, outcome: SuiteResult, report: str | None = None, *, days: int | None = 1
 ) -> dg.AssetCheckResult:
     """A suite's result over the run's window as one Dagster check result.
 

@@ -81,7 +81,8 @@ SELECT NULL, 1
 
 MIN_DATE = dt.datetime(2000, 1, 1)
 # http(s) only, a host, no whitespace/quotes/angle brackets (the URL is put in an
-# href of the digest e-mail; "javascript:" or a quote-breaking URL must not pass)
+# href of the digest e-mail; "javascript:" or a quote-breaking URL must not pass).
+# Groups are (?:...): GE matches with pandas' str.contains, which warns about capture groups
 CODE_URL_REGEX = r"""^https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[^\s"'<>]*)?$"""
 
 
@@ -141,7 +142,7 @@ def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> Expect
             gxe.ExpectColumnValuesToBeBetween(column="table_rows", min_value=min_rows),
             why="an empty papers table means the dbt model built from an empty/failed upstream",
         ),
-        # identity (null or duplicate ids: dbt's tests)
+        # identity (null or duplicate ids: dbt's tests); the shared regex has capture groups
         tag(
             gxe.ExpectColumnValuesToMatchRegex(
                 column="paper_id", regex=non_capturing(PAPER_ID_REGEX)

@@ -15,7 +15,7 @@ from expectations import STAGES, run_suite, windows
 from orchestration.defs import quality
 from orchestration.defs.partitions import daily_partitions
 from orchestration.resources import PapertrendsHome
-from tests.test_expectations import D0, D, populate
+from tests.expectations_warehouse import D0, D, populate
 
 EMPTY = dt.date(2024, 2, 28)  # nothing landed
 

@@ -6,6 +6,7 @@ import datetime as dt
 import email
 import email.policy
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,10 +14,13 @@ from pathlib import Path
 
 import click.testing
 import pytest
+from filelock import FileLock
 
 from orchestration import env
 
 SAMPLE = env.SAMPLE_LISTING
+#: The listing date of the session's sample run (:func:`sample_home`).
+SAMPLE_DATE = dt.date(2026, 11, 28)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,6 +35,46 @@ def dbt_manifest() -> Path:
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> env.Home:
     """An empty papertrends home; this process and its subprocesses point at it."""
+    h = env.home(tmp_path / "home").ensure()
+    monkeypatch.setenv("PAPERTRENDS_HOME", str(h.root))
+    monkeypatch.setenv("DAGSTER_HOME", str(h.dagster_home))
+    return h
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> env.Home:
+    """The bundled sample (200 papers) built by one real ``papertrends run`` for
+    :data:`SAMPLE_DATE`, once for the whole session: the first test process (xdist worker)
+    that needs it builds it under a file lock, the others wait and share it. READ IT ONLY
+    (DuckDB ``read_only=True``, ``papertrends query``); a test that writes takes
+    :func:`sample_home_copy`."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder every worker's base temp lives in
+    root = shared / "sample_home"
+    done = root / ".built"
+    with FileLock(str(shared / "sample_home.lock")):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            built = env.home(root).ensure()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("PAPERTRENDS_HOME", str(built.root))
+                patch.setenv("DAGSTER_HOME", str(built.dagster_home))
+                args = ["--home", str(built.root), "run", "--listing", str(SAMPLE)]
+                result = invoke(*args, "--date", SAMPLE_DATE.isoformat())
+            assert result.exit_code == 0, result.stderr[-3000:]
+            assert "200 papers parsed" in result.stdout
+            done.write_text(result.stdout, encoding="utf-8")
+    return env.home(root)
+
+
+@pytest.fixture
+def sample_home_copy(
+    sample_home: env.Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> env.Home:
+    """A writable copy of :func:`sample_home` (warehouse, landing, digest and the Dagster
+    instance with its one run); this process and its subprocesses point at it."""
+    shutil.copytree(sample_home.root, tmp_path / "home", ignore=shutil.ignore_patterns(".built"))
     h = env.home(tmp_path / "home").ensure()
     monkeypatch.setenv("PAPERTRENDS_HOME", str(h.root))
     monkeypatch.setenv("DAGSTER_HOME", str(h.dagster_home))

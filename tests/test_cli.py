@@ -13,23 +13,19 @@ import click.testing
 import pytest
 
 from orchestration import env
-from tests.conftest import SAMPLE, invoke
+from tests.conftest import SAMPLE, SAMPLE_DATE, invoke
 
-DAY = "2026-11-28"
+DAY = SAMPLE_DATE.isoformat()
 
 
 def papertrends(home: env.Home, *args: str) -> click.testing.Result:
     return invoke("--home", str(home.root), *args)
 
 
-@pytest.fixture(scope="module")
-def built_home(tmp_path_factory: pytest.TempPathFactory) -> env.Home:
-    """One real `papertrends run` on the bundled sample, shared by the tests below."""
-    home = env.home(tmp_path_factory.mktemp("cli") / "home")
-    proc = papertrends(home, "run", "--listing", str(SAMPLE), "--date", DAY)
-    assert proc.exit_code == 0, proc.stderr[-3000:]
-    assert "200 papers parsed" in proc.stdout
-    return home
+@pytest.fixture
+def built_home(sample_home: env.Home) -> env.Home:
+    """The session's one real `papertrends run` on the bundled sample (read only)."""
+    return sample_home
 
 
 @pytest.mark.slow
@@ -127,8 +123,9 @@ def test_the_installed_command_runs() -> None:
 
 @pytest.mark.slow
 def test_validate_passes_then_names_the_broken_expectation(
-    built_home: env.Home, tmp_path: Path
+    sample_home_copy: env.Home, tmp_path: Path
 ) -> None:
+    built_home = sample_home_copy  # validate writes its reports into the home
     import shutil
 
     import duckdb

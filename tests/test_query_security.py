@@ -1,4 +1,6 @@
-"""`papertrends query` is read-only and sandboxed: the real CLI, in a subprocess, on a real warehouse.
+"""`papertrends query` is read-only and sandboxed, on a small warehouse made by hand: the CLI
+in this process (click's CliRunner), and the installed executable where the process is the
+point (the fingerprint, a refused write, a plain query).
 
 Every write, config change, extension or file access is refused with one line on stderr
 ("papertrends: refused ..."), exit 1 and no traceback; the warehouse file is byte-for-byte
@@ -14,17 +16,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.runs import materialize
-from tests.conftest import land, sample_cards
+from tests.conftest import invoke
 
 DAY = dt.date(2026, 11, 22)
 PAPERS = 10
 
 
-def papertrends(home: env.Home, *args: str) -> subprocess.CompletedProcess:
+def papertrends_process(home: env.Home, *args: str) -> subprocess.CompletedProcess:
+    """The installed ``papertrends`` executable, pointed at ``home``."""
     exe = Path(sys.executable).with_name("papertrends")
     environ = dict(os.environ, PAPERTRENDS_HOME=str(home.root))
     environ.pop("DAGSTER_HOME", None)
@@ -33,13 +36,19 @@ def papertrends(home: env.Home, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def papertrends(home: env.Home, *args: str) -> subprocess.CompletedProcess:
+    """``papertrends --home HOME ARGS`` in this process, as a finished process."""
+    result = invoke("--home", str(home.root), *args)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def fingerprint(home: env.Home) -> str:
     """Every table with its row count, through the CLI itself."""
-    proc = papertrends(
+    proc = papertrends_process(
         home,
         "query",
         "select schema_name, table_name, estimated_size, column_count"
@@ -51,16 +60,34 @@ def fingerprint(home: env.Home) -> str:
     return proc.stdout
 
 
+def make_warehouse(home: env.Home) -> None:
+    """A small warehouse made by hand: the tables and schemas the queries below name
+    (``main.papers``, ``raw.listings``), ``PAPERS`` rows each, one title with a quote. What
+    is under test is the query sandbox, not how the tables were built."""
+    home.landing.joinpath(DAY.isoformat()).mkdir(parents=True)
+    home.landing.joinpath(DAY.isoformat(), "page.txt").write_text("a listing\n")
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.listings as select 'hf:p' || i as paper_id, ? as listing_date,"
+            " 'Paper ' || i as title from range(?) t(i)",
+            [DAY, PAPERS],
+        )
+        con.execute(
+            "create table papers as select paper_id, title || case when paper_id = 'hf:p0'"
+            " then ' (it''s quoted)' else '' end as title, 1 as times_listed,"
+            " listing_date as first_listed from raw.listings"
+        )
+    home.root.joinpath("warehouse.lock").touch()
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A warehouse built once, in process, from 10 sample cards."""
+    """The hand-made warehouse, shared by every query below (none may change it)."""
     root = tmp_path_factory.mktemp("query_security")
-    home = env.home(root / "home").ensure()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PAPERTRENDS_HOME", str(home.root))
-        patch.setenv("DAGSTER_HOME", str(home.dagster_home))
-        land(home, DAY, "page.txt", sample_cards()[:PAPERS])
-        materialize(home, DAY)
+    home = env.home(root / "home")
+    home.root.mkdir()
+    make_warehouse(home)
     outside = root / "outside"  # where a write would try to put files
     outside.mkdir()
     (outside / "secret.csv").write_text("user,password\nroot,hunter2\n")
@@ -121,7 +148,6 @@ WRITES = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("sql", WRITES)
 def test_query_cannot_modify_the_warehouse(warehouse: dict, sql: str) -> None:
     home, outside = warehouse["home"], warehouse["outside"]
@@ -147,7 +173,6 @@ READS_OUTSIDE = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("sql", READS_OUTSIDE)
 def test_query_cannot_read_files(warehouse: dict, sql: str) -> None:
     home, outside = warehouse["home"], warehouse["outside"]
@@ -156,14 +181,22 @@ def test_query_cannot_read_files(warehouse: dict, sql: str) -> None:
     assert "root:" not in proc.stderr and "hunter2" not in proc.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.parametrize("sql", ["drop table papers", "copy papers to '{out}/papers.csv'"])
+def test_the_installed_command_refuses_writes_too(warehouse: dict, sql: str) -> None:
+    home, outside = warehouse["home"], warehouse["outside"]
+    assert_refused(papertrends_process(home, "query", sql.format(out=outside)))
+    assert sha256(home.warehouse) == warehouse["sha"]
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.csv"]
+    proc = papertrends_process(home, "query", "select count(*) as n from papers", "--format", "csv")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"n\n{PAPERS}\n", "")
+
+
 def test_a_path_as_a_table_name_is_not_read(warehouse: dict) -> None:
     """DuckDB's replacement scan (`from 'file.csv'`) is off with external access."""
     proc = papertrends(warehouse["home"], "query", "select * from '/etc/passwd'")
     assert_refused(proc, prefix="papertrends: query failed")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     "sql",
     ["selec 1", "select * from no_such_table", "select 1/0::int, 'a'::int", "", "  ;  "],
@@ -172,7 +205,6 @@ def test_bad_sql_is_a_one_line_query_failure(warehouse: dict, sql: str) -> None:
     assert_refused(papertrends(warehouse["home"], "query", sql), "papertrends: query failed")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("sql", "expect"),
     [
@@ -197,7 +229,6 @@ def test_read_only_queries_work(warehouse: dict, sql: str, expect: str) -> None:
     assert expect in proc.stdout
 
 
-@pytest.mark.slow
 def test_warehouse_is_unchanged_after_everything(warehouse: dict) -> None:
     home = warehouse["home"]
     assert sha256(home.warehouse) == warehouse["sha"]

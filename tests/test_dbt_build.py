@@ -4,8 +4,6 @@ step with dbt's own error while the results of what ran are kept."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 import duckdb
 import pytest
@@ -13,10 +11,10 @@ import pytest
 from orchestration import env
 from orchestration.dbt_build import BuildProblems
 from orchestration.definitions import defs
-from orchestration.runs import first_failure, materialize
-from tests.conftest import land, sample_cards
+from orchestration.runs import first_failure
+from tests.conftest import SAMPLE_DATE
 
-D = dt.date(2026, 10, 5)
+D = SAMPLE_DATE
 
 
 def run(selection: list[dg.AssetKey]) -> dg.ExecuteInProcessResult:
@@ -31,10 +29,9 @@ def run(selection: list[dg.AssetKey]) -> dg.ExecuteInProcessResult:
 
 
 @pytest.fixture
-def built(home: env.Home) -> env.Home:
-    land(home, D, "page.txt", sample_cards()[:6])
-    materialize(home, D, fetch=False)
-    return home
+def built(sample_home_copy: env.Home) -> env.Home:
+    """A home with the sample's date built (a copy of the session's sample run)."""
+    return sample_home_copy
 
 
 def built_at(home: env.Home, table: str):

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from expectations import keyphrases, papers, raw_listings, trends
+from expectations import keyphrases, papers, raw_listings, topics, trends
 from expectations.suite import StageSuite
 
 SUITES: Mapping[str, StageSuite] = MappingProxyType(
-    {s.name: s for s in (raw_listings.SUITE, papers.SUITE, keyphrases.SUITE, trends.SUITE)}
+    {
+        s.name: s
+        for s in (raw_listings.SUITE, papers.SUITE, keyphrases.SUITE, trends.SUITE, topics.SUITE)
+    }
 )
 #: the stages in pipeline order
 STAGES: tuple[str, ...] = tuple(SUITES)

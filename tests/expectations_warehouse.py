@@ -39,7 +39,17 @@ CREATE TABLE keyword_daily (
 CREATE TABLE keyword_trends (
     as_of_date DATE, keyphrase_norm VARCHAR, papers_current INTEGER, papers_reference INTEGER,
     share_current DOUBLE, share_reference DOUBLE, z_score DOUBLE, status VARCHAR);
+CREATE TABLE paper_keyphrases (
+    paper_id VARCHAR, keyphrase_norm VARCHAR, keyphrase VARCHAR, keyphrase_rank INTEGER,
+    score DOUBLE);
+CREATE TABLE keyphrase_topics (keyphrase_norm VARCHAR, topic VARCHAR);
+CREATE TABLE paper_topics (paper_id VARCHAR, topic VARCHAR, topic_rank INTEGER);
+CREATE TABLE topics (
+    topic VARCHAR, label VARCHAR, member_keyphrases VARCHAR[], keyphrases INTEGER,
+    papers INTEGER, first_listed DATE, last_listed DATE);
 """
+#: the one keyphrase grouped under another topic (every other keyphrase is its own topic)
+GROUPED = ("vision transformers", "diffusion models")
 
 # papers 1..5 listed on D0, papers 1..6 listed on D (paper 6 is outside a D0 window)
 LISTED = {D0: [1, 2, 3, 4, 5], D: [1, 2, 3, 4, 5, 6]}
@@ -123,6 +133,41 @@ def populate(con: duckdb.DuckDBPyConnection) -> None:
         WHERE c.listing_date IN (?, ?)
         """,
         [D0, D],
+    )
+    con.execute(
+        """
+        INSERT INTO paper_keyphrases
+        SELECT paper_id, keyphrase_norm, keyphrase, rank, score FROM raw.paper_keyphrases
+        """
+    )
+    con.execute(
+        "INSERT INTO keyphrase_topics SELECT DISTINCT keyphrase_norm, "
+        "CASE keyphrase_norm WHEN $kp THEN $topic ELSE keyphrase_norm END FROM paper_keyphrases",
+        {"kp": GROUPED[0], "topic": GROUPED[1]},
+    )
+    con.execute(
+        """
+        INSERT INTO paper_topics
+        SELECT pk.paper_id, kt.topic, min(pk.keyphrase_rank)::INTEGER
+        FROM paper_keyphrases AS pk JOIN keyphrase_topics AS kt USING (keyphrase_norm)
+        GROUP BY ALL;
+        INSERT INTO topics
+        SELECT m.topic, m.label, m.members, m.n, u.papers, u.first_listed, u.last_listed
+        FROM (
+            SELECT kt.topic,
+                   max(pk.keyphrase) FILTER (WHERE pk.keyphrase_norm = kt.topic) AS label,
+                   list(DISTINCT pk.keyphrase) AS members,
+                   count(DISTINCT kt.keyphrase_norm)::INTEGER AS n
+            FROM keyphrase_topics AS kt JOIN paper_keyphrases AS pk USING (keyphrase_norm)
+            GROUP BY 1
+        ) AS m
+        JOIN (
+            SELECT pt.topic, count(*)::INTEGER AS papers, min(p.first_listed) AS first_listed,
+                   max(p.last_listed) AS last_listed
+            FROM paper_topics AS pt JOIN papers AS p USING (paper_id)
+            GROUP BY 1
+        ) AS u USING (topic);
+        """
     )
 
 

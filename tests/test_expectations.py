@@ -137,6 +137,14 @@ def _summary_row(frame: pd.DataFrame) -> int:
     return int(frame.index[frame["source_table"] == "summary"][0])
 
 
+def _row_of(kind: str):
+    """The position of the first row of the ``source_table`` ``kind`` (topics frame)."""
+    return lambda frame: int(frame.index[frame["source_table"] == kind][0])
+
+
+_paper, _keyphrase, _topic = _row_of("paper"), _row_of("keyphrase"), _row_of("topic")
+
+
 # (stage, case id, mutation(frame) -> frame, expectation type, column, severity)
 CASES = [
     # ---- raw_listings
@@ -652,6 +660,119 @@ CASES = [
         "papers_reference",
         WARN,
     ),
+    # ---- topics (union frame: paper / keyphrase / topic / summary rows)
+    (
+        "topics",
+        "summary row missing",
+        lambda f: f[f["source_table"] != "summary"],
+        "expect_column_distinct_values_to_contain_set",
+        "source_table",
+        ERROR,
+    ),
+    (
+        "topics",
+        "no topics at all",
+        lambda f: _set(f, _summary_row(f), table_topics=0),
+        "expect_column_values_to_be_between",
+        "table_topics",
+        ERROR,
+    ),
+    (
+        "topics",
+        "keyphrase without a topic",
+        lambda f: _set(f, _paper(f), n_with_topic=f["n_keyphrases"].iloc[_paper(f)] - 1),
+        "expect_column_pair_values_to_be_equal",
+        "n_with_topic,n_keyphrases",
+        ERROR,
+    ),
+    (
+        "topics",
+        "stale paper_topics",
+        lambda f: _set(f, _paper(f), topic_rows=0),
+        "expect_column_pair_values_to_be_equal",
+        "topic_rows,n_topics",
+        ERROR,
+    ),
+    (
+        "topics",
+        "chain stopped early",
+        lambda f: _set(f, _keyphrase(f), topic_of_topic="language models"),
+        "expect_column_pair_values_to_be_equal",
+        "topic_of_topic,keyphrase_topic",
+        ERROR,
+    ),
+    (
+        "topics",
+        "topic longer than keyphrase",
+        lambda f: _set(f, _keyphrase(f), topic_words=9),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "keyphrase_words,topic_words",
+        ERROR,
+    ),
+    (
+        "topics",
+        "topic without papers",
+        lambda f: _set(f, _topic(f), papers=0, topic_papers=0),
+        "expect_column_values_to_be_between",
+        "papers",
+        ERROR,
+    ),
+    (
+        "topics",
+        "topics older than paper_topics",
+        lambda f: _set(f, _topic(f), topic_papers=f["papers"].iloc[_topic(f)] + 1),
+        "expect_column_pair_values_to_be_equal",
+        "papers,topic_papers",
+        ERROR,
+    ),
+    (
+        "topics",
+        "member list and count disagree",
+        lambda f: _set(f, _topic(f), member_count=5),
+        "expect_column_pair_values_to_be_equal",
+        "keyphrases,member_count",
+        ERROR,
+    ),
+    (
+        "topics",
+        "topics older than keyphrase_topics",
+        lambda f: _set(f, _topic(f), mapped_keyphrases=7),
+        "expect_column_pair_values_to_be_equal",
+        "keyphrases,mapped_keyphrases",
+        ERROR,
+    ),
+    (
+        "topics",
+        "first after last",
+        lambda f: _set(f, _topic(f), first_listed=pd.Timestamp("2100-01-01")),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "last_listed,first_listed",
+        ERROR,
+    ),
+    (
+        "topics",
+        "blank label",
+        lambda f: _set(f, _topic(f), label="   "),
+        "expect_column_values_to_match_regex",
+        "label",
+        ERROR,
+    ),
+    (
+        "topics",
+        "sentence label",
+        lambda f: _set(f, _topic(f), label="word " * 30),
+        "expect_column_value_lengths_to_be_between",
+        "label",
+        ERROR,
+    ),
+    (
+        "topics",
+        "one topic holds most papers",
+        lambda f: _set(f, _topic(f), paper_share=0.9),
+        "expect_column_values_to_be_between",
+        "paper_share",
+        WARN,
+    ),
 ]
 
 
@@ -784,6 +905,9 @@ DBT_MODELS = {
     "stg_raw__paper_keyphrases": ("keyphrases", {"keyphrase_rank": "rank"}),
     "keyword_daily": ("trends", {}),
     "keyword_trends": ("trends", {}),
+    "keyphrase_topics": ("topics", {"topic": "keyphrase_topic"}),
+    "paper_topics": ("topics", {}),
+    "topics": ("topics", {}),
 }
 
 
@@ -873,6 +997,32 @@ SQL_CASES = [
         "WHERE keyphrase_norm = 'diffusion models'",
         "expect_column_pair_values_a_to_be_greater_than_b",
         "papers_listed,papers",
+    ),
+    (
+        "topics",
+        "DELETE FROM keyphrase_topics WHERE keyphrase_norm = 'vision transformers'",
+        "expect_column_pair_values_to_be_equal",
+        "n_with_topic,n_keyphrases",
+    ),
+    (  # the grouped keyphrase's topic is regrouped itself: the chain stops one step early
+        "topics",
+        "UPDATE keyphrase_topics SET topic = 'graph neural networks' "
+        "WHERE keyphrase_norm = 'diffusion models'",
+        "expect_column_pair_values_to_be_equal",
+        "topic_of_topic,keyphrase_topic",
+    ),
+    (
+        "topics",
+        "DELETE FROM paper_topics WHERE topic_rank = 3",
+        "expect_column_pair_values_to_be_equal",
+        "topic_rows,n_topics",
+    ),
+    ("topics", "DELETE FROM topics", "expect_column_values_to_be_between", "table_topics"),
+    (
+        "topics",
+        "UPDATE topics SET papers = papers + 1 WHERE topic = 'diffusion models'",
+        "expect_column_pair_values_to_be_equal",
+        "papers,topic_papers",
     ),
 ]
 
@@ -975,7 +1125,7 @@ def test_importing_the_suites_and_the_checks_does_not_import_gx():
 
 
 def test_registry_lists_every_stage_suite():
-    assert STAGES == ("raw_listings", "papers", "keyphrases", "trends")
+    assert STAGES == ("raw_listings", "papers", "keyphrases", "trends", "topics")
     assert list(SUITES) == list(STAGES)
     for name, spec in SUITES.items():
         assert isinstance(spec, StageSuite) and spec.name == name and spec.tables

@@ -130,6 +130,15 @@ OUTSIDE_CASES = [
         "papers",
         ["2024-02-29"],
     ),
+    (  # paper 6 (listed on D only) lost a keyphrase, paper_topics still has its topic
+        "topics",
+        f"DELETE FROM paper_keyphrases WHERE paper_id = '{paper_id(6)}' AND keyphrase_rank = 2",
+        (D0, D0),
+        (D, D),
+        "expect_column_pair_values_to_be_equal",
+        "topic_rows,n_topics",
+        [],
+    ),
 ]
 
 
@@ -332,6 +341,9 @@ CHUNK_CASES = [
         "trends",
         f"UPDATE keyword_trends SET status = 'bogus', z_score = 'inf' WHERE as_of_date = {LAST_SQL}",
     ),
+    ("topics", "DELETE FROM keyphrase_topics WHERE keyphrase_norm = 'graph neural networks'"),
+    ("topics", "UPDATE topics SET papers = 0, label = ' ' WHERE topic = 'diffusion models'"),
+    ("topics", "DELETE FROM topics"),  # the whole-table floor, with the first chunk only
 ]
 
 
@@ -441,6 +453,12 @@ UNDATED_CASES = [
         "('ab12cd34ef56ab78', 2, 'Ghost', 'ghost', 0.5, 'yake-0.7.3')",
     ),
     ("trends", "INSERT INTO keyword_daily VALUES (NULL, 'ghost', 0, 5)"),
+    (  # keyphrases, but no topic, for a paper never listed on a date
+        "topics",
+        "INSERT INTO papers VALUES ('ab12cd34ef56ab78', 'Never listed', 'An abstract.', NULL, "
+        f"DATE '{D}', DATE '{D}', 1); INSERT INTO paper_keyphrases VALUES "
+        "('ab12cd34ef56ab78', 'ghost', 'Ghost', 1, 0.5)",
+    ),
 ]
 
 

@@ -59,7 +59,7 @@ def test_range_is_one_pass_with_one_report(home: Path) -> None:
     assert sorted(p.name for p in folder.glob("*.json")) == sorted(
         f"{s}__{EMPTY}..{D}.json" for s in STAGES
     )
-    for stage in ("raw_listings", "papers", "keyphrases"):
+    for stage in ("raw_listings", "papers", "keyphrases", "topics"):
         check = checks[f"ge_{stage}"]
         assert check.passed, check.metadata
         meta = {k: v.value for k, v in check.metadata.items()}

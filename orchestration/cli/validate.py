@@ -12,8 +12,8 @@ from transforms.errors import UserError
 @click.option("--date", "listing_date", type=DATE, help="listing date (default: the latest)")
 @click.pass_context
 def validate(ctx: click.Context, listing_date) -> None:
-    """Validate raw listings, papers, keyphrases and trends for a listing date and print each
-    suite's result with its failing expectations. Exit 0 only if no gate failed."""
+    """Validate raw listings, papers, keyphrases, trends and topics for a listing date and
+    print each suite's result with its failing expectations. Exit 0 only if no gate failed."""
     from expectations import STAGES, run_suite
     from orchestration.query import connect_read_only
 

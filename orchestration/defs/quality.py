@@ -28,6 +28,7 @@ STAGE_ASSETS = {
     "papers": dg.AssetKey(["papers"]),
     "keyphrases": dg.AssetKey(["raw", "paper_keyphrases"]),
     "trends": dg.AssetKey(["keyword_trends"]),
+    "topics": dg.AssetKey(["topics"]),  # the three topic marts, checked together
 }
 
 #: dates named in one cell of the failed-expectations table

@@ -132,7 +132,7 @@ def test_validate_passes_then_names_the_broken_expectation(
 
     ok = papertrends(built_home, "validate")
     assert ok.exit_code == 0, ok.stdout + ok.stderr
-    assert [line.split(" | ")[1].strip() for line in ok.stdout.splitlines()[3:7]] == ["pass"] * 4
+    assert [line.split(" | ")[1].strip() for line in ok.stdout.splitlines()[3:8]] == ["pass"] * 5
 
     broken = env.home(tmp_path / "broken")
     shutil.copytree(built_home.root, broken.root)

@@ -1,19 +1,18 @@
-"""The digest e-mail end to end: one real `papertrends run` with a local SMTP server
-(aiosmtpd on 127.0.0.1), then the publish step again on the warehouse it built."""
+"""The digest e-mail end to end: one real `papertrends run` (in this process, click's
+CliRunner) with a local SMTP server (aiosmtpd on 127.0.0.1), then the publish step again on
+the warehouse it built."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from orchestration import env
-from tests.conftest import sample_cards, write_listing
+from tests.conftest import invoke, sample_cards, write_listing
 from transforms.mailer import SmtpSettings
 from transforms.publish import publish_day
 from transforms.warehouse import connect_warehouse
@@ -38,31 +37,23 @@ def _digest_metadata(home: env.Home, day: dt.date) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_a_run_sends_the_digest_once_and_says_so(smtp, tmp_path: Path) -> None:
+def test_a_run_sends_the_digest_once_and_says_so(
+    smtp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, port = smtp
     home = env.home(tmp_path / "home")
     page = write_listing(tmp_path / "inbox" / "page.txt", sample_cards()[:12])
-    environ = {k: v for k, v in os.environ.items() if k not in MAIL_ENV}
-    environ.pop("DAGSTER_HOME", None)
-    environ.pop("PAPERTRENDS_SEND_EMPTY", None)
-    environ |= {
-        "PAPERTRENDS_HOME": str(home.root),
-        "PAPERTRENDS_SMTP_HOST": "127.0.0.1",
-        "PAPERTRENDS_SMTP_PORT": str(port),
-        "PAPERTRENDS_DIGEST_TO": ", ".join(RCPTS),
-    }
-    exe = Path(sys.executable).with_name("papertrends")
-    proc = subprocess.run(
-        [str(exe), "run", "--listing", str(page), "--date", DAY.isoformat()],
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in (*MAIL_ENV, "DAGSTER_HOME", "PAPERTRENDS_SEND_EMPTY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PAPERTRENDS_HOME", str(home.root))
+    monkeypatch.setenv("PAPERTRENDS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PAPERTRENDS_SMTP_PORT", str(port))
+    monkeypatch.setenv("PAPERTRENDS_DIGEST_TO", ", ".join(RCPTS))
+    result = invoke("run", "--listing", str(page), "--date", DAY.isoformat())
+    assert result.exit_code == 0, result.stderr[-3000:]
 
     # the run says what happened, in its output and in the digest's metadata
-    assert "e-mail: sent to 2" in proc.stdout.splitlines(), proc.stdout
+    assert "e-mail: sent to 2" in result.stdout.splitlines(), result.stdout
     meta = _digest_metadata(home, DAY)
     assert meta["email"] == f"{DAY}.eml: sent to 2"
     assert meta["email_outcome"] == "sent to 2"

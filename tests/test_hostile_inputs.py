@@ -2,7 +2,7 @@
 
 Each hostile file is first read next to a good file at the ``read_landing_day`` level
 (cheap); then one end-to-end ``papertrends run`` lands all of them for one date, through
-the real CLI, and the warehouse is checked: raw.listings, raw.rejected_records, papers.
+the real CLI (in this process), and the warehouse is checked: raw.listings, raw.rejected_records, papers.
 A 50 MB file is parsed in a subprocess that reports its time and peak memory.
 """
 
@@ -470,15 +470,6 @@ def test_land_files_lands_nothing_unless_every_file_is_there(
     assert not any(home.landing.iterdir())
 
 
-def _papertrends(home: env.Home, *args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("papertrends")
-    environ = dict(os.environ, PAPERTRENDS_HOME=str(home.root))
-    environ.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, env=environ, timeout=600
-    )
-
-
 @pytest.mark.parametrize(
     ("date", "code", "message"),
     [
@@ -527,7 +518,8 @@ def test_landing_sensor_ignores_folders_that_are_not_dates(home: env.Home) -> No
 
 @pytest.mark.slow
 def test_all_hostile_files_in_one_day_end_to_end(home: env.Home, tmp_path: Path) -> None:
-    """One real `papertrends run`: every hostile file lands next to a good one."""
+    """One real `papertrends run` (in this process, click's CliRunner): every hostile file
+    lands next to a good one."""
     folder = home.landing / DAY.isoformat()
     # Created by hand in landing/<date>/, with odd names.
     odd_cards = take(len(ODD_NAMES))
@@ -550,9 +542,9 @@ def test_all_hostile_files_in_one_day_end_to_end(home: env.Home, tmp_path: Path)
     _write(src, "traversal card.txt", page(traversal).encode())
     args += ["--listing", str(src / "sub" / ".." / "traversal card.txt")]
 
-    proc = _papertrends(home, *args)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
 
     # Everything landed inside landing/<date>/ under a plain name.
     landed = sorted(os.fsencode(p.name) for p in folder.iterdir())
@@ -596,7 +588,7 @@ def test_all_hostile_files_in_one_day_end_to_end(home: env.Home, tmp_path: Path)
     assert papers == kept
     # Every landed file has records or a quarantine row.
     assert len(set(titles) | set(reasons)) == len(list(folder.iterdir()))
-    assert "papers parsed" in proc.stdout and "quarantined" in proc.stdout
+    assert "papers parsed" in result.stdout and "quarantined" in result.stdout
 
 
 def test_clean_line_matches_what_the_cases_expect() -> None:

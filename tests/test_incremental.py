@@ -1,11 +1,12 @@
-"""Incremental per-date marts: runs day by day (with a re-run and a paper re-keyed by a
-later arXiv listing) give exactly the tables a full refresh of the range gives."""
+"""Incremental per-date marts: runs day by day (with a paper re-keyed by a later arXiv
+listing, a re-run with fewer papers and a date whose file is removed) give exactly the
+tables a full refresh of the range gives; a warehouse from before the incremental marts
+upgrades itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +15,13 @@ import pytest
 
 from orchestration import env
 from orchestration.defs.warehouse import partition_vars
-from orchestration.runs import materialize
-from tests.conftest import invoke, land, sample_cards
+from orchestration.runs import first_failure
+from tests.conftest import SAMPLE_DATE, invoke, land, sample_cards
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 HF_DAILY = FORMATS / "hf_api_daily_papers_2026-06-12.json"
-DAYS = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 5), dt.date(2026, 11, 6)]
+# Two consecutive listing days, then one after a day without a listing.
+DAYS = [dt.date(2026, 11, 2), dt.date(2026, 11, 3), dt.date(2026, 11, 5)]
 TABLES = {
     # ingested_at: the full refresh below re-ingests the raw rows
     "int_listings_keyed": "select * exclude (built_at, ingested_at) from int_listings_keyed",
@@ -36,6 +38,42 @@ TABLES = {
     "topic_bursts": "select * exclude (built_at) from topic_bursts",
     "topic_trends": "select * exclude (built_at) from topic_trends",
 }
+
+
+def run_daily_job(first: dt.date, last: dt.date | None = None) -> None:
+    """The daily job for ``first`` (with ``last``: every date from ``first`` to ``last`` in
+    one run, a backfill) as ``orchestration.runs.materialize(..., fetch=False)`` runs it:
+    every asset and check of the job but the fetch assets, on the files in landing/ of the
+    home the environment names (PAPERTRENDS_HOME). The run is recorded in an ephemeral
+    Dagster instance, not the home's: these tests are about the warehouse and the digest, and
+    the home's SQLite event storage is most of a run's time (test_topics' 45-date backfill:
+    ~20 s so, 85-110 s recorded in the home). The recorded path (``papertrends run`` /
+    ``backfill``) runs in the ``backfill --full-refresh`` below, and in test_pipeline,
+    test_cli and test_concurrency."""
+    from orchestration.definitions import defs
+    from orchestration.defs.fetch import FETCH_ASSET_KEYS
+
+    job = defs.resolve_job_def("papertrends_daily")
+    selection = [k for k in defs.resolve_all_asset_keys() if k not in FETCH_ASSET_KEYS]
+    if last is None:
+        partition: dict = {"partition_key": first.isoformat()}
+    else:
+        partition = {
+            "tags": {
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            }
+        }
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=selection,
+            run_config=quiet,
+            raise_on_error=False,
+            **partition,
+        )
+    assert result.success, first_failure(result)
 
 
 @pytest.mark.parametrize(
@@ -69,28 +107,31 @@ def built_at(home: env.Home, table: str) -> dict[dt.date, dt.datetime]:
 @pytest.mark.slow
 def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
     cards = sample_cards()
-    hf = json.loads(HF_DAILY.read_text(encoding="utf-8"))[0]["paper"]
-    # Day 1 pastes the HF paper's title; day 3 lists it with its arXiv id (re-keyed).
-    land(home, DAYS[0], "page.txt", [*cards[:40], (hf["title"], "A pasted blurb. " * 5)])
-    land(home, DAYS[1], "page.txt", cards[30:80])
-    land(home, DAYS[2], "page.txt", cards[70:120])
-    shutil.copy(HF_DAILY, home.landing / DAYS[2].isoformat() / HF_DAILY.name)
-    land(home, DAYS[3], "page.txt", cards[100:150])
-    for day in DAYS:
-        materialize(home, day)
-    # Day 2 re-run with fewer papers: its rows and the trends after it change.
-    land(home, DAYS[1], "page.txt", cards[30:60])
-    materialize(home, DAYS[1])
-    incremental = snapshot(home)
-    # Only what changed was rebuilt: day 1 (re-keyed by day 3) not again by day 4 or the
-    # re-run of day 2; trends from day 2 on rebuilt by that re-run, day 1's not.
+    hf_file = json.loads(HF_DAILY.read_text(encoding="utf-8"))
+    hf = hf_file[0]["paper"]
+    # Day 1 pastes the HF paper's title; day 2 lists it with its arXiv id (re-keyed).
+    land(home, DAYS[0], "page.txt", [*cards[:20], (hf["title"], "A pasted blurb. " * 5)])
+    land(home, DAYS[1], "page.txt", cards[15:40])
+    (home.landing / DAYS[1].isoformat() / HF_DAILY.name).write_bytes(HF_DAILY.read_bytes())
+    land(home, DAYS[2], "page.txt", cards[35:60])
+    run_daily_job(DAYS[0])
+    first_run = built_at(home, "paper_appearances")
+    for day in DAYS[1:]:
+        run_daily_job(day)
+    # Day 2 re-run with fewer papers (cards 30-39 gone: 30-34 listed nowhere now, 35-39 first
+    # listed on day 3): its rows and the trends after it change.
+    land(home, DAYS[1], "page.txt", cards[15:30])
+    run_daily_job(DAYS[1])
+    # Only what changed was rebuilt: day 1 by day 2 (which re-keyed it), not again by day 3
+    # or the re-run of day 2; day 3 not by that re-run; trends from day 2 on rebuilt by that
+    # re-run, day 1's not.
     appeared, trended = built_at(home, "paper_appearances"), built_at(home, "keyword_trends")
-    assert appeared[DAYS[0]] < appeared[DAYS[3]] < appeared[DAYS[1]]
-    assert trended[DAYS[0]] < trended[DAYS[1]] <= trended[DAYS[2]] <= trended[DAYS[3]]
+    assert first_run[DAYS[0]] < appeared[DAYS[0]] < appeared[DAYS[2]] < appeared[DAYS[1]]
+    assert trended[DAYS[0]] < trended[DAYS[1]] <= trended[DAYS[2]]
     assert trended[DAYS[0]] < appeared[DAYS[1]] <= trended[DAYS[1]]
-    # Day 4's file removed and the date re-run: it loses its rows everywhere.
-    (home.landing / DAYS[3].isoformat() / "page.txt").unlink()
-    materialize(home, DAYS[3])
+    # Day 3's file removed and the date re-run: it loses its rows everywhere.
+    (home.landing / DAYS[2].isoformat() / "page.txt").unlink()
+    run_daily_job(DAYS[2])
     incremental = snapshot(home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         tables = con.execute("select table_name from information_schema.tables").fetchall()
@@ -104,9 +145,10 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
 
     appearances = {(r[0], r[1]) for r in full["paper_appearances"]}
     assert (f"arxiv:{hf['id']}", DAYS[0]) in appearances  # the day-1 paste, re-keyed
-    assert sum(1 for _, day in appearances if day == DAYS[1]) == 30
-    assert {r[0] for r in full["keyword_trends"]} == set(DAYS[:3])
-    assert {day for _, day in appearances} == set(DAYS[:3])
+    # the re-run's 15 cards and the HF file's papers
+    assert sum(1 for _, day in appearances if day == DAYS[1]) == 15 + len(hf_file)
+    assert {r[0] for r in full["keyword_trends"]} == set(DAYS[:2])
+    assert {day for _, day in appearances} == set(DAYS[:2])
 
 
 def test_incremental_models_come_from_the_manifest() -> None:
@@ -149,10 +191,10 @@ def test_legacy_tables_are_views_and_tables_without_a_declared_column() -> None:
 
 
 @pytest.mark.slow
-def test_a_warehouse_from_before_incremental_marts_upgrades_itself(home: env.Home) -> None:
-    cards = sample_cards()
-    land(home, DAYS[0], "page.txt", cards[:40])
-    materialize(home, DAYS[0])
+def test_a_warehouse_from_before_incremental_marts_upgrades_itself(
+    sample_home_copy: env.Home,
+) -> None:
+    home, next_day = sample_home_copy, SAMPLE_DATE + dt.timedelta(days=1)
     with duckdb.connect(str(home.warehouse)) as con:  # as the marts were: full tables
         for table in ("papers", "paper_appearances", "keyword_daily", "keyword_trends"):
             con.execute(f"alter table {table} drop column built_at")
@@ -160,11 +202,11 @@ def test_a_warehouse_from_before_incremental_marts_upgrades_itself(home: env.Hom
         con.execute(f"create table keyed_rows as select * exclude (built_at) from {keyed}")
         con.execute(f"drop table {keyed}")
         con.execute(f"create view {keyed} as select * from keyed_rows")
-    land(home, DAYS[1], "page.txt", cards[30:80])
-    materialize(home, DAYS[1])
+    land(home, next_day, "page.txt", sample_cards()[30:80])
+    run_daily_job(next_day)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         days = con.execute("select distinct as_of_date from keyword_trends").fetchall()
         stamped = con.execute("select count(*) from keyword_trends where built_at is null")
-        assert sorted(days) == [(DAYS[0],), (DAYS[1],)] and stamped.fetchone() == (0,)
+        assert sorted(days) == [(SAMPLE_DATE,), (next_day,)] and stamped.fetchone() == (0,)
         kind = "select table_type from information_schema.tables where table_name = $1"
         assert con.execute(kind, ["int_listings_keyed"]).fetchone() == ("BASE TABLE",)

@@ -1,6 +1,7 @@
-"""Topics and their trends on real runs: the sample's first day carries no trend label and
-says why; on a generated history (the scale benchmark's generator) a topic made to rise
-comes out rising or bursting, and an evenly spread one does not."""
+"""Topics and their trends on real runs: the sample's first day (the session's sample run)
+carries no trend label and says why; on a generated history (the scale benchmark's
+generator) built in one backfill, a topic made to rise comes out rising or bursting, in the
+tables and in the digest, and an evenly spread one does not."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.runs import materialize
-from tests.conftest import invoke, land, sample_cards
+from tests.test_incremental import run_daily_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import scale  # bench/scale.py: the history generator
@@ -27,11 +27,11 @@ def _rows(home: env.Home, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-@pytest.mark.slow
-def test_the_first_listing_day_carries_no_trend_label_and_says_why(home: env.Home) -> None:
-    day = dt.date(2026, 11, 2)
-    land(home, day, "page.txt", sample_cards())
-    materialize(home, day)
+@pytest.mark.slow  # its fixture: one sample run per session
+def test_the_first_listing_day_carries_no_trend_label_and_says_why(
+    sample_home: env.Home,
+) -> None:
+    home = sample_home  # the bundled sample's papers, one run of its one listing day
     for table in ("keyword_trends", "topic_trends"):
         rows = _rows(
             home,
@@ -71,8 +71,7 @@ def test_a_topic_made_to_rise_rises_and_an_even_one_does_not(home: env.Home) -> 
     days = scale.weekdays(dt.date(2026, 1, 5), n_days)
     for day in days:
         scale.write_day(home.landing, day, history.day())
-    result = invoke("backfill", "--from", str(days[0]), "--to", str(days[-1]))
-    assert result.exit_code == 0, result.stderr
+    run_daily_job(days[0], days[-1])  # one backfill run, its digest of the last date
 
     def trend(term: str) -> tuple:
         (topic,) = _rows(
@@ -80,20 +79,30 @@ def test_a_topic_made_to_rise_rises_and_an_even_one_does_not(home: env.Home) -> 
         )[0]
         rows = _rows(
             home,
-            "select status, z_score, papers_current, bursting_since from topic_trends "
-            "where as_of_date = ? and topic = ?",
+            "select t.status, t.z_score, t.papers_current, t.bursting_since, p.label "
+            "from topic_trends as t join topics as p using (topic) "
+            "where t.as_of_date = ? and t.topic = ?",
             [days[-1], topic],
         )
         assert len(rows) == 1, (term, topic)
         return rows[0]
 
-    status, _, papers, bursting_since = trend(RISING)
+    # The digest's trend sections (rising, new, bursting: "## <title>" and a table each),
+    # before its papers.
+    digest = (home.publish / days[-1].isoformat() / "digest.md").read_text(encoding="utf-8")
+    sections = [s.splitlines() for s in digest.split("\n## Top papers")[0].split("\n## ")[1:]]
+    trend_rows = {lines[0]: [r for r in lines if r.startswith("| ")] for lines in sections}
+    status, _, papers, bursting_since, label = trend(RISING)
     assert papers >= 20
     assert status in ("rising", "new") or bursting_since is not None
     assert bursting_since is not None and bursting_since >= days[-9]
-    status, _, papers, bursting_since = trend(EVEN)
+    (bursting,) = [rows for title, rows in trend_rows.items() if title.startswith("Bursting")]
+    assert any(row.startswith(f"| {label} · bursting since {bursting_since} |") for row in bursting)
+    status, _, papers, bursting_since, label = trend(EVEN)
     assert papers >= 5
     assert status == "steady" and bursting_since is None
+    shown = [row for rows in trend_rows.values() for row in rows]
+    assert not [row for row in shown if row.startswith((f"| {label} |", f"| {label} · "))]
     # Labels start once the reference window holds 3 listing days: the 10th listing day.
     labelled = _rows(
         home,

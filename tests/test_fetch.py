@@ -13,6 +13,8 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -30,7 +32,6 @@ from orchestration.defs.fetch import (
     hf_daily_papers,
 )
 from orchestration.resources import PapertrendsHome
-from tests.conftest import invoke
 from transforms.fetch import (
     FetchError,
     FetchSettings,
@@ -644,26 +645,33 @@ def test_run_config_turns_a_source_on_and_a_failure_is_one_line(
 
 
 @pytest.mark.slow
-def test_papertrends_fetch_goes_all_the_way_to_the_digest(
-    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
-    """`papertrends fetch` (in this process, click's CliRunner) fetches the day from a local
-    HF API and runs the whole graph to the digest."""
+def test_papertrends_fetch_goes_all_the_way_to_the_digest(httpserver: HTTPServer, tmp_path: Path):
     httpserver.expect_request(HF_PATH, query_string=hf_query(0)).respond_with_data(
         HF_SAMPLE.read_bytes(), content_type="application/json", headers={"ETag": '"e2e"'}
     )
     home = env.home(tmp_path / "home")
-    for var in list(os.environ):
-        if var.startswith(("PAPERTRENDS_", "DAGSTER_HOME")):
-            monkeypatch.delenv(var)
-    monkeypatch.setenv("PAPERTRENDS_HOME", str(home.root))
-    monkeypatch.setenv("PAPERTRENDS_HF_BASE_URL", httpserver.url_for("/").rstrip("/"))
-    monkeypatch.setenv("PAPERTRENDS_ARXIV_API_URL", "http://127.0.0.1:9/never")  # not asked
-    monkeypatch.setenv("PAPERTRENDS_FETCH_ATTEMPTS", "2")
-    monkeypatch.setenv("PAPERTRENDS_FETCH_BACKOFF_S", "0.01")
-    result = invoke("fetch", "--source", "hf", "--date", HF_DAY.isoformat())
-    assert result.exit_code == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "hf 2026-06-12: 5 papers, ok" in result.stdout
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PAPERTRENDS_", "DAGSTER_HOME", "PAPERTRENDS_SMTP"))
+    }
+    environ |= {
+        "PAPERTRENDS_HOME": str(home.root),
+        "PAPERTRENDS_HF_BASE_URL": httpserver.url_for("/").rstrip("/"),
+        "PAPERTRENDS_ARXIV_API_URL": "http://127.0.0.1:9/never",  # must not be asked
+        "PAPERTRENDS_FETCH_ATTEMPTS": "2",
+        "PAPERTRENDS_FETCH_BACKOFF_S": "0.01",
+    }
+    exe = Path(sys.executable).with_name("papertrends")
+    proc = subprocess.run(
+        [str(exe), "fetch", "--source", "hf", "--date", HF_DAY.isoformat()],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "hf 2026-06-12: 5 papers, ok" in proc.stdout
     assert (home.publish / "2026-06-12" / "digest.md").is_file()
     folder = home.landing / "2026-06-12"
     assert (folder / "hf-daily-papers-2026-06-12-p0.json").read_bytes() == HF_SAMPLE.read_bytes()

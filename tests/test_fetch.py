@@ -662,6 +662,8 @@ def test_papertrends_fetch_goes_all_the_way_to_the_digest(httpserver: HTTPServer
         "PAPERTRENDS_FETCH_ATTEMPTS": "2",
         "PAPERTRENDS_FETCH_BACKOFF_S": "0.01",
     }
+    # A real process: the fetch settings come from the environment when the definitions
+    # load (orchestration.definitions), which a process that already loaded them has read.
     exe = Path(sys.executable).with_name("papertrends")
     proc = subprocess.run(
         [str(exe), "fetch", "--source", "hf", "--date", HF_DAY.isoformat()],

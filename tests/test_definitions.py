@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration import env
 from orchestration.definitions import defs
-from orchestration.defs.automation import landing_sensor
+from orchestration.defs.automation import (
+    BUILT_ASSET,
+    FINGERPRINT_METADATA,
+    folder_fingerprint,
+    landing_sensor,
+)
 from orchestration.resources import PapertrendsHome
-from tests.conftest import land, sample_cards
+from tests.conftest import SAMPLE_DATE, land, sample_cards, write_listing
 
 
 def test_dg_check_defs_passes() -> None:
@@ -56,13 +64,115 @@ def test_schedule_requests_the_days_partition() -> None:
 
 
 def _evaluate(home: env.Home, cursor: str | None):
-    context = dg.build_sensor_context(
-        cursor=cursor,
-        resources={"papertrends": PapertrendsHome(path=str(home.root))},
-        definitions=defs,
-    )
-    result = landing_sensor.evaluate_tick(context)
-    return result, context.cursor
+    """One tick of the landing sensor on the home (its Dagster instance): the result and
+    the cursor it leaves."""
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            resources={"papertrends": PapertrendsHome(path=str(home.root))},
+            definitions=defs,
+        )
+        result = landing_sensor.evaluate_tick(context)
+        return result, context.cursor
+
+
+def test_schedule_and_sensor_are_on_when_the_daemon_runs() -> None:
+    schedule = defs.resolve_schedule_def("papertrends_daily_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert landing_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_landing_sensor_starts_from_what_the_cli_built(sample_home_copy: env.Home) -> None:
+    """The home where ``papertrends run`` built SAMPLE_DATE: the sensor's first tick (an
+    empty cursor, as when the daemon first starts) requests nothing; a changed file of that
+    date is run."""
+    home = sample_home_copy
+    folder = home.landing / SAMPLE_DATE.isoformat()
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=BUILT_ASSET, asset_partitions=[folder.name]), limit=1
+        ).records
+    recorded = records[0].asset_materialization.metadata[FINGERPRINT_METADATA].value
+    assert recorded == folder_fingerprint(folder)
+
+    result, cursor = _evaluate(home, None)
+    assert result.run_requests == []
+    assert "1 date(s) already built" in result.skip_message
+    assert json.loads(cursor) == {folder.name: recorded}
+
+    (landed,) = folder.glob("*.txt")
+    write_listing(landed, sample_cards()[:20])
+    result, cursor = _evaluate(home, cursor)
+    (request,) = result.run_requests
+    assert request.partition_key == folder.name
+    assert request.run_key == f"{folder.name}:{folder_fingerprint(folder)}"
+
+    result, _ = _evaluate(home, None)  # a fresh cursor: still not what was built
+    assert [r.partition_key for r in result.run_requests] == [folder.name]
+
+
+def test_landing_sensor_trusts_older_materializations_by_time(home: env.Home) -> None:
+    """A date built before ingest recorded fingerprints counts as built when every file of
+    it is older than its latest materialization."""
+    day = dt.date(2026, 11, 27)
+    listing = land(home, day, "a.txt", sample_cards()[:5])
+    os.utime(listing, (time.time() - 60, time.time() - 60))
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=BUILT_ASSET, partition=day.isoformat())
+        )
+    result, _ = _evaluate(home, None)
+    assert result.run_requests == []
+
+    os.utime(listing)  # touched after the build
+    result, _ = _evaluate(home, None)
+    assert [r.partition_key for r in result.run_requests] == [day.isoformat()]
+
+
+def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> None:
+    """Files of a date whose run is in progress (a ``papertrends run`` that landed them
+    and has not ingested them yet): no second run; the next tick looks again."""
+    from orchestration.defs.fetch import fetch_run_config
+    from orchestration.defs.ingest import RAW_LANDED_FILES, RAW_LISTINGS, RAW_REJECTED
+    from transforms.warehouse import writing_warehouse
+
+    day = dt.date(2026, 11, 27)
+    land(home, day, "a.txt", sample_cards()[:5])
+    job = defs.resolve_job_def("papertrends_daily")
+    outcome: list[bool] = []
+
+    def ingest() -> None:
+        with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                partition_key=day.isoformat(),
+                asset_selection=[RAW_LISTINGS, RAW_REJECTED, RAW_LANDED_FILES],
+                run_config=fetch_run_config(set()),
+                raise_on_error=False,
+            )
+            outcome.append(result.success)
+
+    with (
+        dg.DagsterInstance.from_config(str(home.dagster_home)) as instance,
+        writing_warehouse(home.warehouse),  # the run's ingest step waits for the lock
+    ):
+        instance.get_runs()  # the instance's storage created here, not by two threads at once
+        run = threading.Thread(target=ingest)
+        run.start()
+        deadline = time.monotonic() + 60
+        while not instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            assert time.monotonic() < deadline and run.is_alive()
+            time.sleep(0.2)
+        result, cursor = _evaluate(home, None)
+        assert result.run_requests == []
+        assert "1 date(s) being built" in result.skip_message
+        assert json.loads(cursor) == {}  # looked at again on the next tick
+    run.join(timeout=60)
+    assert outcome == [True]
+    result, cursor = _evaluate(home, cursor)
+    assert result.run_requests == []  # the run ingested the files as they are
+    assert "1 date(s) already built" in result.skip_message
 
 
 def test_landing_sensor_requests_runs_for_new_or_changed_dates(home: env.Home) -> None:
@@ -94,8 +204,6 @@ def test_sensor_and_schedule_are_registered() -> None:
 
 
 def test_landing_sensor_ignores_fetched_files_and_never_fetches(home: env.Home) -> None:
-    import json
-
     from orchestration.defs.fetch import fetch_run_config
 
     day = dt.date(2026, 11, 27)
@@ -118,7 +226,8 @@ def test_landing_sensor_ignores_fetched_files_and_never_fetches(home: env.Home) 
 def definitions_outline() -> dict[str, list[str]]:
     """What the definitions hold, one line per thing, sorted: asset keys with their group
     and kinds, checks with their asset and whether they block, jobs, schedules with their
-    cron, sensors. A change shows as a diff of the snapshot in review."""
+    cron and default status, sensors with theirs. A change shows as a diff of the snapshot
+    in review."""
     graph = defs.resolve_asset_graph()
     assets = []
     for key in sorted(graph.get_all_asset_keys()):
@@ -136,8 +245,10 @@ def definitions_outline() -> dict[str, list[str]]:
         "assets": assets,
         "checks": checks,
         "jobs": sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")),
-        "schedules": sorted(f"{s.name} {s.cron_schedule}" for s in repo.schedule_defs),
-        "sensors": sorted(s.name for s in repo.sensor_defs),
+        "schedules": sorted(
+            f"{s.name} {s.cron_schedule} {s.default_status.value}" for s in repo.schedule_defs
+        ),
+        "sensors": sorted(f"{s.name} {s.default_status.value}" for s in repo.sensor_defs),
     }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
+from orchestration.defs.automation import FINGERPRINT_METADATA, folder_fingerprint
 from orchestration.defs.fetch import FETCH_ASSET_KEYS
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.metadata import markdown_table
@@ -75,9 +76,15 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     keys = context.partition_keys  # one date, or a range in a backfill
     batches, empty = [], []
+    fingerprints: dict[str, str] = {}
     step = max(1, len(keys) // 10)
     for i, key in enumerate(keys, 1):
         folder = papertrends.landing / key
+        # what the landing sensor compares with: taken before reading, so a file that
+        # changes while the step reads is seen as changed
+        fingerprint = folder_fingerprint(folder)
+        if fingerprint is not None:
+            fingerprints[key] = fingerprint
         batch = read_landing_day(folder, dt.date.fromisoformat(key), now)
         for summary in batch.files:
             if summary.error:
@@ -114,6 +121,11 @@ def raw_listings(context: dg.AssetExecutionContext, papertrends: PapertrendsHome
     failure = no_paper_failure(batches)
     if failure:
         raise dg.Failure(description=failure)
+
+    for key, fingerprint in fingerprints.items():  # per date, on the date's materialization
+        context.add_asset_metadata(
+            {FINGERPRINT_METADATA: fingerprint}, asset_key=RAW_LISTINGS, partition_key=key
+        )
 
     files = [(b.listing_date, f) for b in batches for f in b.files]
     files_md = markdown_table(

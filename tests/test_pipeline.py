@@ -16,7 +16,7 @@ import pytest
 from orchestration import env
 from orchestration.definitions import defs
 from orchestration.defs.ingest import raw_listings
-from orchestration.runs import materialize
+from orchestration.runs import first_failure, materialize
 from tests.conftest import SAMPLE_DATE, land, sample_cards
 
 D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -36,13 +36,31 @@ def snapshot(home: env.Home) -> dict[str, list[tuple]]:
         return {name: sorted(con.execute(sql).fetchall()) for name, sql in TABLES.items()}
 
 
-def build_warehouse(home: env.Home, day: dt.date) -> None:
-    """The ingest step and the warehouse models of ``day``, in the home's Dagster instance."""
-    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+def run_assets(
+    day: dt.date, selection: list[dg.AssetKey] | None = None, until: dt.date | None = None
+) -> None:
+    """The selected assets (and their checks) of the daily job for ``day``, or with ``until``
+    for every date from ``day`` to ``until`` in one backfill run, recorded in the Dagster
+    instance of the environment's home (DAGSTER_HOME), Dagster's console log off; a failed
+    run fails the test with its first failed step."""
+    if until is None:
+        partition: dict = {"partition_key": day.isoformat()}
+    else:
+        partition = {
+            "tags": {
+                "dagster/asset_partition_range_start": day.isoformat(),
+                "dagster/asset_partition_range_end": until.isoformat(),
+            }
+        }
+    with dg.DagsterInstance.get() as instance:
         result = defs.resolve_job_def("papertrends_daily").execute_in_process(
-            partition_key=day.isoformat(), instance=instance, asset_selection=WAREHOUSE
+            instance=instance,
+            asset_selection=selection,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            raise_on_error=False,
+            **partition,
         )
-    assert result.success
+    assert result.success, first_failure(result)
 
 
 @pytest.mark.slow
@@ -67,7 +85,7 @@ def test_two_dates_sharing_papers_give_one_row_per_paper(sample_home_copy: env.H
     day2 = cards[80:][::-1]
     day2[0] = (day2[0][0].upper() + "  ", day2[0][1])
     land(home, day2_date, "page.txt", day2)
-    build_warehouse(home, day2_date)
+    run_assets(day2_date, WAREHOUSE)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         papers = con.execute("select count(*), count(distinct paper_id) from papers").fetchone()
         shared = con.execute(
@@ -101,7 +119,7 @@ def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.
     text = "\n".join([cards[40][0], cards[40][1], cards[41][1], cards[42][0], cards[42][1]])
     (folder / "mixed.txt").write_text(text + "\n" + cards[43][0])
     (folder / "z-again.txt").write_bytes((folder / "good.txt").read_bytes())
-    build_warehouse(home, D1)
+    run_assets(D1, WAREHOUSE)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         kept = con.execute(
             "select source_file, count(*) from raw.listings group by 1 order by 1"

@@ -20,11 +20,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from orchestration import env
-from orchestration.definitions import defs
 from orchestration.defs.ingest import raw_listings
 from orchestration.runs import RunFailed, materialize
 from tests.conftest import land, sample_cards
 from tests.test_charts import line_heights
+from tests.test_pipeline import run_assets
 from transforms.charts import digest_charts
 from transforms.digest import render_markdown, spark_blocks
 from transforms.mailer import SmtpSettings
@@ -244,27 +244,6 @@ class Inbox:
         return "250 OK"
 
 
-def run_partition(
-    day: dt.date, selection: list[dg.AssetKey] | None = None, until: dt.date | None = None
-) -> None:
-    """The daily job for ``day`` (or, with ``until``, one backfill run of every date from
-    ``day`` to ``until``) on the selected assets."""
-    job = defs.resolve_job_def("papertrends_daily")
-    partition = (
-        {"partition_key": day.isoformat()}
-        if until is None
-        else {
-            "tags": {
-                "dagster/asset_partition_range_start": day.isoformat(),
-                "dagster/asset_partition_range_end": until.isoformat(),
-            }
-        }
-    )
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, asset_selection=selection, **partition)
-    assert result.success
-
-
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
@@ -304,10 +283,10 @@ def trending(tmp_path_factory: pytest.TempPathFactory, smtp) -> env.Home:
         mp.setenv("PAPERTRENDS_SMTP_PORT", str(port))
         mp.setenv("PAPERTRENDS_DIGEST_TO", "alice@example.org, bob@example.org")
         # the first nine days ingested in one backfill run, then the last day's daily run
-        run_partition(DAYS[0], INGEST, until=DAYS[-2])
-        run_partition(DAYS[-1])
+        run_assets(DAYS[0], INGEST, until=DAYS[-2])
+        run_assets(DAYS[-1])
         # A re-run of the digest must not send the same e-mails again.
-        run_partition(DAYS[-1], [dg.AssetKey(["digest"])])
+        run_assets(DAYS[-1], [dg.AssetKey(["digest"])])
     return home
 
 

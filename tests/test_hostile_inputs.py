@@ -494,19 +494,22 @@ def test_landing_sensor_ignores_folders_that_are_not_dates(home: env.Home) -> No
     write_listing(home.landing / DAY.isoformat() / "good.txt", GOOD)
     for name in ("not-a-date", "2026-02-30", "2026-11-21 copy", "..2026-11-21"):
         write_listing(home.landing / name / "good.txt", GOOD)
-    context = dg.build_sensor_context(
-        cursor=None,
-        resources={"papertrends": PapertrendsHome(path=str(home.root))},
-        definitions=defs,
-    )
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    context.log.addHandler(handler)
-    try:
-        result = landing_sensor.evaluate_tick(context)
-    finally:
-        context.log.removeHandler(handler)
+    # the sensor reads the partitions' latest materializations: the home's instance
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=None,
+            resources={"papertrends": PapertrendsHome(path=str(home.root))},
+            definitions=defs,
+        )
+        context.log.addHandler(handler)
+        try:
+            result = landing_sensor.evaluate_tick(context)
+        finally:
+            context.log.removeHandler(handler)
     assert [r.partition_key for r in result.run_requests] == [DAY.isoformat()]
     messages = [r.getMessage() for r in records]
     for name in ("not-a-date", "2026-02-30", "2026-11-21 copy", "..2026-11-21"):

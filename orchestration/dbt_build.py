@@ -1,7 +1,7 @@
 """``dbt build`` in the step's own process, streamed as Dagster events.
 
 dagster-dbt's ``DbtCliResource.cli`` starts a dbt process for every invocation, and a daily
-run has two (see orchestration/defs/warehouse.py). A fresh dbt process spends ~2.2 s importing
+run has two (see orchestration/defs/dbt_models.py). A fresh dbt process spends ~2.2 s importing
 dbt and ~0.6 s registering its adapter before its first model: measured on a day's run at 250
 listing days, the keyphrase step took 9.3 s that way and 5.0 s here. The step's process has
 dbt imported already (dagster-dbt imports it to load the manifest), so this runs dbt's

@@ -3,7 +3,15 @@
 import dagster as dg
 
 from orchestration import env, sqlite_storage
-from orchestration.defs import automation, fetch, ingest, keyphrases, publish, quality, warehouse
+from orchestration.defs import (
+    automation,
+    dbt_models,
+    fetch,
+    ingest,
+    keyphrases,
+    publish,
+    quality,
+)
 from orchestration.resources import PapertrendsHome
 
 # Dagster's SQLite run and event storage in WAL mode, as Dagster means it (see the module).
@@ -15,7 +23,7 @@ defs = dg.Definitions.merge(
     keyphrases.defs,
     quality.defs,
     publish.defs,
-    warehouse.defs,
+    dbt_models.defs,
     automation.defs,
     dg.Definitions(
         resources={

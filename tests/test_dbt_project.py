@@ -98,7 +98,7 @@ def test_every_dbt_unit_test_passes(built: str, tmp_path, dbt_manifest):
 
 
 def test_the_pipeline_build_leaves_unit_tests_out():
-    from orchestration.defs.warehouse import build_args
+    from orchestration.defs.dbt_models import build_args
 
     args = build_args(full_refresh=False)
     assert args[0] == "build" and args[1:3] == ["--exclude-resource-type", "unit_test"]

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from orchestration import env
-from orchestration.defs.warehouse import partition_vars
+from orchestration.defs.dbt_models import partition_vars
 from orchestration.runs import first_failure
 from tests.conftest import SAMPLE_DATE, invoke, land, sample_cards
 
@@ -177,7 +177,7 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
 
 
 def test_incremental_models_come_from_the_manifest() -> None:
-    from orchestration.defs.warehouse import dbt_project_manifest, incremental_models
+    from orchestration.defs.dbt_models import dbt_project_manifest, incremental_models
 
     models = incremental_models(dbt_project_manifest())
     assert sorted(models) == [
@@ -197,7 +197,7 @@ def test_incremental_models_come_from_the_manifest() -> None:
 
 
 def test_legacy_tables_are_views_and_tables_without_a_declared_column() -> None:
-    from orchestration.defs.warehouse import legacy_tables
+    from orchestration.defs.dbt_models import legacy_tables
 
     con = duckdb.connect()
     con.execute("create table keyword_trends (as_of_date date)")

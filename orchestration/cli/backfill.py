@@ -23,7 +23,7 @@ from transforms.errors import UserError
 def backfill(ctx: click.Context, start, end, full_refresh: bool, verbose: bool) -> None:
     """Materialize the whole graph for every listing date from --from to --to (inclusive)
     in a single Dagster run, from the files already in landing/<date>/."""
-    from orchestration.defs.warehouse import full_refresh_run_config
+    from orchestration.defs.dbt_models import full_refresh_run_config
     from orchestration.runs import materialize
 
     if end < start:

@@ -1,8 +1,9 @@
-"""The daily graph on a temporary home: a re-run date gives identical tables (the one whole
-run), papers across dates, quarantine, and an empty date's digest.
+"""The daily graph on a temporary home: a re-run date gives identical tables, papers across
+dates, quarantine, and an empty date's digest.
 
-The whole run is the point of the re-run and of the empty date; papers across dates and
-quarantine are asserted in raw.listings, raw.rejected_records, papers and
+The whole run is the point of the re-run (as the CLI runs it, recorded in the home's
+Dagster instance) and of the empty date (the whole job, see :func:`run_assets`); papers
+across dates and quarantine are asserted in raw.listings, raw.rejected_records, papers and
 paper_appearances, so they run the ingest step and the warehouse models only."""
 
 from __future__ import annotations
@@ -39,10 +40,16 @@ def snapshot(home: env.Home) -> dict[str, list[tuple]]:
 def run_assets(
     day: dt.date, selection: list[dg.AssetKey] | None = None, until: dt.date | None = None
 ) -> None:
-    """The selected assets (and their checks) of the daily job for ``day``, or with ``until``
-    for every date from ``day`` to ``until`` in one backfill run, recorded in the Dagster
-    instance of the environment's home (DAGSTER_HOME), Dagster's console log off; a failed
-    run fails the test with its first failed step."""
+    """The selected assets (and their checks; all without ``selection``) of the daily job for
+    ``day``, or with ``until`` for every date from ``day`` to ``until`` in one backfill run,
+    on the home the environment names (PAPERTRENDS_HOME); a failed run fails the test with
+    its first failed step.
+
+    The run is recorded in an ephemeral Dagster instance, not the home's, and Dagster's
+    console log is off: the tests that use it read the warehouse and the published files;
+    the home's SQLite event storage is about half of a small run's time (its commits wait
+    for the disk). The recorded path (``orchestration.runs.materialize``, as the CLI runs
+    it) is the re-run below, test_delivery's, test_hostile_inputs' and test_import's."""
     if until is None:
         partition: dict = {"partition_key": day.isoformat()}
     else:
@@ -52,7 +59,7 @@ def run_assets(
                 "dagster/asset_partition_range_end": until.isoformat(),
             }
         }
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("papertrends_daily").execute_in_process(
             instance=instance,
             asset_selection=selection,
@@ -142,7 +149,7 @@ def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.
 def test_a_date_with_no_files_materializes_empty_with_a_digest_saying_why(
     home: env.Home,
 ) -> None:
-    materialize(home, D1)
+    run_assets(D1)  # the whole job
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.listings").fetchone() == (0,)
         assert con.execute("select count(*) from papers").fetchone() == (0,)

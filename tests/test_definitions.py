@@ -168,6 +168,11 @@ def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> Non
         assert result.run_requests == []
         assert "1 date(s) being built" in result.skip_message
         assert json.loads(cursor) == {}  # looked at again on the next tick
+        # a file landed after the run began is not left to it (nor to a run stuck "started")
+        later = land(home, day, "b.txt", sample_cards()[5:10])
+        (request,) = _evaluate(home, cursor)[0].run_requests
+        assert request.partition_key == day.isoformat()
+        later.unlink()
     run.join(timeout=60)
     assert outcome == [True]
     result, cursor = _evaluate(home, cursor)

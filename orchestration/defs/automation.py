@@ -135,20 +135,32 @@ _IN_PROGRESS = [
 ]
 
 
-def runs_in_progress(instance: dg.DagsterInstance, dates: Iterable[str]) -> dict[str, str]:
-    """Date -> the id of a run in progress that builds it (one date, or a range holding it)."""
+def runs_in_progress(instance: dg.DagsterInstance, dates: Iterable[str]) -> dict[str, dg.RunRecord]:
+    """Date -> a run in progress that builds it (one date, or a range holding it)."""
     wanted = set(dates)
-    out: dict[str, str] = {}
-    for run in instance.get_runs(dg.RunsFilter(statuses=_IN_PROGRESS)):
-        tags = run.tags
+    out: dict[str, dg.RunRecord] = {}
+    for record in instance.get_run_records(dg.RunsFilter(statuses=_IN_PROGRESS)):
+        tags = record.dagster_run.tags
         start = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
         end = tags.get("dagster/asset_partition_range_end") or start
         if start is None:
             continue
         for date_key in wanted:
             if start <= date_key <= end:  # ISO dates order as strings
-                out.setdefault(date_key, run.run_id)
+                out.setdefault(date_key, record)
     return out
+
+
+def will_read(record: dg.RunRecord, folder: Path) -> bool:
+    """Whether a run in progress was created after the folder's dropped files landed (their
+    inode change time, which a copy that keeps modification times still sets): it has not
+    got past its ingest, or its ingest read them as they are. A run created before is not
+    trusted with them (nor is one stuck "started" since the process running it died)."""
+    created = record.create_timestamp
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    landed = max((p.stat().st_ctime for p in dropped_files(folder)), default=0.0)
+    return created.timestamp() >= landed
 
 
 # ------------------------------------------------------------------------ the landing sensor
@@ -164,7 +176,8 @@ def runs_in_progress(instance: dg.DagsterInstance, dates: Iterable[str]) -> dict
 def landing_sensor(context: dg.SensorEvaluationContext, papertrends: PapertrendsHome):
     """A date's folder that changed since the last tick is run unless the date's latest
     ingest already read it as it is (a ``papertrends run``, a backfill), or a run of that
-    date is in progress (it is looked at again on the next tick). The first tick (an empty
+    date created after the files landed is in progress (``papertrends run`` lands its files,
+    then runs: the date is looked at again on the next tick). The first tick (an empty
     cursor) so starts from what is already materialized."""
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     current = landing_fingerprints(papertrends)
@@ -183,7 +196,11 @@ def landing_sensor(context: dg.SensorEvaluationContext, papertrends: Papertrends
     busy: dict[str, str] = {}
     if unbuilt:
         reap_dead_runs(context.instance, papertrends.home)  # a killed CLI run is not building
-        busy = runs_in_progress(context.instance, unbuilt)
+        busy = {
+            date_key: record.dagster_run.run_id
+            for date_key, record in runs_in_progress(context.instance, unbuilt).items()
+            if will_read(record, papertrends.landing / date_key)
+        }
     cursor = dict(current)
     requests = []
     for date_key, fingerprint in unbuilt.items():

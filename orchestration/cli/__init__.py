@@ -22,6 +22,7 @@ from orchestration.cli.keyphrases import keyphrases
 from orchestration.cli.parse import parse
 from orchestration.cli.query import query
 from orchestration.cli.run import run
+from orchestration.cli.serve import serve
 from orchestration.cli.validate import validate
 from transforms.errors import UserError
 
@@ -54,5 +55,5 @@ def main(home: str | None) -> None:
     # --home is read by each command (``_common.home_of``), after click has parsed it here.
 
 
-for command in (run, backfill, fetch, query, validate, import_snapshot, parse, keyphrases):
+for command in (run, backfill, fetch, query, validate, import_snapshot, parse, keyphrases, serve):
     main.add_command(command)

@@ -81,6 +81,53 @@ def sample_home_copy(
     return h
 
 
+def run_job(
+    first: dt.date,
+    until: dt.date | None = None,
+    selection: list | None = None,
+    job=None,
+) -> None:
+    """The daily job (or ``job``) for ``first``, or with ``until`` for every date from
+    ``first`` to ``until`` in one backfill run, on the home the environment names
+    (PAPERTRENDS_HOME): the assets of ``selection`` with their checks (default: all but the
+    fetch assets, as ``materialize(..., fetch=False)`` runs it). A failed run fails the test
+    with its first failed step.
+
+    The run is recorded in an ephemeral Dagster instance, not the home's, and Dagster's
+    console log is off: the tests that use it read the warehouse and the published files. The
+    recorded path (``orchestration.runs.materialize``, as the CLI runs it) is in test_cli,
+    test_pipeline's re-run, test_delivery, test_hostile_inputs, test_import, test_concurrency
+    and test_faults."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.fetch import FETCH_ASSET_KEYS
+    from orchestration.runs import first_failure
+
+    if job is None:
+        job = defs.resolve_job_def("papertrends_daily")
+        if selection is None:
+            selection = [k for k in defs.resolve_all_asset_keys() if k not in FETCH_ASSET_KEYS]
+    if until is None:
+        partition: dict = {"partition_key": first.isoformat()}
+    else:
+        partition = {
+            "tags": {
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": until.isoformat(),
+            }
+        }
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            asset_selection=selection,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            raise_on_error=False,
+            **partition,
+        )
+    assert result.success, first_failure(result)
+
+
 def invoke(*args: str) -> click.testing.Result:
     """``papertrends ARGS`` in this process (click's ``CliRunner``): its exit code, stdout and
     stderr. An exception the CLI does not turn into a message is raised, not kept in the

@@ -16,8 +16,7 @@ import pytest
 
 from orchestration import env
 from orchestration.defs.dbt_models import partition_vars
-from orchestration.runs import first_failure
-from tests.conftest import SAMPLE_DATE, invoke, land, sample_cards
+from tests.conftest import SAMPLE_DATE, invoke, land, run_job, sample_cards
 
 FORMATS = Path(__file__).resolve().parent / "fixtures" / "formats"
 HF_DAILY = FORMATS / "hf_api_daily_papers_2026-06-12.json"
@@ -41,52 +40,12 @@ TABLES = {
 }
 
 
-def run_daily_job(first: dt.date, last: dt.date | None = None, tables_only: bool = False) -> None:
-    """The daily job for ``first`` (with ``last``: every date from ``first`` to ``last`` in
-    one run, a backfill) as ``orchestration.runs.materialize(..., fetch=False)`` runs it:
-    every asset and check of the job but the fetch assets, on the files in landing/ of the
-    home the environment names (PAPERTRENDS_HOME). ``tables_only``: the steps that write the
-    warehouse only (ingest, keyphrases, the two dbt builds with their dbt tests), without the
-    Great Expectations gates and the digest, which only read it.
-
-    The run is recorded in an ephemeral Dagster instance, not the home's: these tests are
-    about the warehouse and the digest, and the home's SQLite event storage is most of a
-    run's time (test_topics' 45-date backfill: ~20 s so, 85-110 s recorded in the home). The
-    recorded path (``papertrends run`` / ``backfill``) runs in the ``backfill --full-refresh``
-    below, and in test_pipeline, test_cli and test_concurrency."""
-    from orchestration.definitions import defs
-    from orchestration.defs.fetch import FETCH_ASSET_KEYS
-
-    if tables_only:
-        job, selection = _tables_job(), None
-    else:
-        job = defs.resolve_job_def("papertrends_daily")
-        selection = [k for k in defs.resolve_all_asset_keys() if k not in FETCH_ASSET_KEYS]
-    if last is None:
-        partition: dict = {"partition_key": first.isoformat()}
-    else:
-        partition = {
-            "tags": {
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            }
-        }
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            asset_selection=selection,
-            run_config=quiet,
-            raise_on_error=False,
-            **partition,
-        )
-    assert result.success, first_failure(result)
-
-
 @functools.cache
 def _tables_job() -> dg.JobDefinition:
-    """The daily job's steps that write the warehouse (see :func:`run_daily_job`); each dbt
-    step whole, as in the daily job (its dbt tests are its asset checks)."""
+    """The daily job's steps that write the warehouse (ingest, keyphrases, the two dbt
+    builds with their dbt tests), without the Great Expectations gates and the digest, which
+    only read it; each dbt step whole, as in the daily job (its dbt tests are its asset
+    checks)."""
     from orchestration.definitions import defs
     from orchestration.defs.fetch import FETCH_ASSET_KEYS
     from orchestration.defs.publish import DIGEST
@@ -139,14 +98,14 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
     land(home, DAYS[1], "page.txt", cards[15:40])
     (home.landing / DAYS[1].isoformat() / HF_DAILY.name).write_bytes(HF_DAILY.read_bytes())
     land(home, DAYS[2], "page.txt", cards[35:60])
-    run_daily_job(DAYS[0], tables_only=True)
+    run_job(DAYS[0], job=_tables_job())
     first_run = built_at(home, "paper_appearances")
     for day in DAYS[1:]:
-        run_daily_job(day, tables_only=True)
+        run_job(day, job=_tables_job())
     # Day 2 re-run with fewer papers (cards 30-39 gone: 30-34 listed nowhere now, 35-39 first
     # listed on day 3): its rows and the trends after it change.
     land(home, DAYS[1], "page.txt", cards[15:30])
-    run_daily_job(DAYS[1], tables_only=True)
+    run_job(DAYS[1], job=_tables_job())
     # Only what changed was rebuilt: day 1 by day 2 (which re-keyed it), not again by day 3
     # or the re-run of day 2; day 3 not by that re-run; trends from day 2 on rebuilt by that
     # re-run, day 1's not.
@@ -156,7 +115,7 @@ def test_day_by_day_runs_equal_a_full_refresh(home: env.Home) -> None:
     assert trended[DAYS[0]] < appeared[DAYS[1]] <= trended[DAYS[1]]
     # Day 3's file removed and the date re-run: it loses its rows everywhere.
     (home.landing / DAYS[2].isoformat() / "page.txt").unlink()
-    run_daily_job(DAYS[2], tables_only=True)
+    run_job(DAYS[2], job=_tables_job())
     incremental = snapshot(home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         tables = con.execute("select table_name from information_schema.tables").fetchall()
@@ -228,7 +187,7 @@ def test_a_warehouse_from_before_incremental_marts_upgrades_itself(
         con.execute(f"drop table {keyed}")
         con.execute(f"create view {keyed} as select * from keyed_rows")
     land(home, next_day, "page.txt", sample_cards()[30:80])
-    run_daily_job(next_day, tables_only=True)
+    run_job(next_day, job=_tables_job())
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         days = con.execute("select distinct as_of_date from keyword_trends").fetchall()
         stamped = con.execute("select count(*) from keyword_trends where built_at is null")

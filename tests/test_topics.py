@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from orchestration import env
-from tests.test_incremental import run_daily_job
+from tests.conftest import run_job
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import scale  # bench/scale.py: the history generator
@@ -71,7 +71,7 @@ def test_a_topic_made_to_rise_rises_and_an_even_one_does_not(home: env.Home) -> 
     days = scale.weekdays(dt.date(2026, 1, 5), n_days)
     for day in days:
         scale.write_day(home.landing, day, history.day())
-    run_daily_job(days[0], days[-1])  # one backfill run, its digest of the last date
+    run_job(days[0], days[-1])  # one backfill run, its digest of the last date
 
     def trend(term: str) -> tuple:
         (topic,) = _rows(

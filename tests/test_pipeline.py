@@ -2,7 +2,7 @@
 dates, quarantine, and an empty date's digest.
 
 The whole run is the point of the re-run (as the CLI runs it, recorded in the home's
-Dagster instance) and of the empty date (the whole job, see :func:`run_assets`); papers
+Dagster instance) and of the empty date (the whole job, tests.conftest.run_job); papers
 across dates and quarantine are asserted in raw.listings, raw.rejected_records, papers and
 paper_appearances, so they run the ingest step and the warehouse models only."""
 
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import dagster as dg
 import duckdb
 import pytest
 
 from orchestration import env
 from orchestration.definitions import defs
 from orchestration.defs.ingest import raw_listings
-from orchestration.runs import first_failure, materialize
-from tests.conftest import SAMPLE_DATE, land, sample_cards
+from orchestration.runs import materialize
+from tests.conftest import SAMPLE_DATE, land, run_job, sample_cards
 
 D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 #: The ingest step and the dbt models of papers and paper_appearances (with their checks).
@@ -35,39 +34,6 @@ TABLES = {
 def snapshot(home: env.Home) -> dict[str, list[tuple]]:
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         return {name: sorted(con.execute(sql).fetchall()) for name, sql in TABLES.items()}
-
-
-def run_assets(
-    day: dt.date, selection: list[dg.AssetKey] | None = None, until: dt.date | None = None
-) -> None:
-    """The selected assets (and their checks; all without ``selection``) of the daily job for
-    ``day``, or with ``until`` for every date from ``day`` to ``until`` in one backfill run,
-    on the home the environment names (PAPERTRENDS_HOME); a failed run fails the test with
-    its first failed step.
-
-    The run is recorded in an ephemeral Dagster instance, not the home's, and Dagster's
-    console log is off: the tests that use it read the warehouse and the published files;
-    the home's SQLite event storage is about half of a small run's time (its commits wait
-    for the disk). The recorded path (``orchestration.runs.materialize``, as the CLI runs
-    it) is the re-run below, test_delivery's, test_hostile_inputs' and test_import's."""
-    if until is None:
-        partition: dict = {"partition_key": day.isoformat()}
-    else:
-        partition = {
-            "tags": {
-                "dagster/asset_partition_range_start": day.isoformat(),
-                "dagster/asset_partition_range_end": until.isoformat(),
-            }
-        }
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("papertrends_daily").execute_in_process(
-            instance=instance,
-            asset_selection=selection,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            raise_on_error=False,
-            **partition,
-        )
-    assert result.success, first_failure(result)
 
 
 @pytest.mark.slow
@@ -92,7 +58,7 @@ def test_two_dates_sharing_papers_give_one_row_per_paper(sample_home_copy: env.H
     day2 = cards[80:][::-1]
     day2[0] = (day2[0][0].upper() + "  ", day2[0][1])
     land(home, day2_date, "page.txt", day2)
-    run_assets(day2_date, WAREHOUSE)
+    run_job(day2_date, selection=WAREHOUSE)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         papers = con.execute("select count(*), count(distinct paper_id) from papers").fetchone()
         shared = con.execute(
@@ -126,7 +92,7 @@ def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.
     text = "\n".join([cards[40][0], cards[40][1], cards[41][1], cards[42][0], cards[42][1]])
     (folder / "mixed.txt").write_text(text + "\n" + cards[43][0])
     (folder / "z-again.txt").write_bytes((folder / "good.txt").read_bytes())
-    run_assets(D1, WAREHOUSE)
+    run_job(D1, selection=WAREHOUSE)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         kept = con.execute(
             "select source_file, count(*) from raw.listings group by 1 order by 1"
@@ -149,7 +115,7 @@ def test_bad_file_and_bad_cards_are_quarantined_and_good_records_kept(home: env.
 def test_a_date_with_no_files_materializes_empty_with_a_digest_saying_why(
     home: env.Home,
 ) -> None:
-    run_assets(D1)  # the whole job
+    run_job(D1)  # the whole job
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.listings").fetchone() == (0,)
         assert con.execute("select count(*) from papers").fetchone() == (0,)

@@ -22,9 +22,8 @@ from aiosmtpd.controller import Controller
 from orchestration import env
 from orchestration.defs.ingest import raw_listings
 from orchestration.runs import RunFailed, materialize
-from tests.conftest import land, sample_cards
+from tests.conftest import land, run_job, sample_cards
 from tests.test_charts import line_heights
-from tests.test_pipeline import run_assets
 from transforms.charts import digest_charts
 from transforms.digest import render_markdown, spark_blocks
 from transforms.mailer import SmtpSettings
@@ -283,10 +282,10 @@ def trending(tmp_path_factory: pytest.TempPathFactory, smtp) -> env.Home:
         mp.setenv("PAPERTRENDS_SMTP_PORT", str(port))
         mp.setenv("PAPERTRENDS_DIGEST_TO", "alice@example.org, bob@example.org")
         # the first nine days ingested in one backfill run, then the last day's daily run
-        run_assets(DAYS[0], INGEST, until=DAYS[-2])
-        run_assets(DAYS[-1])
+        run_job(DAYS[0], until=DAYS[-2], selection=INGEST)
+        run_job(DAYS[-1])
         # A re-run of the digest must not send the same e-mails again.
-        run_assets(DAYS[-1], [dg.AssetKey(["digest"])])
+        run_job(DAYS[-1], selection=[dg.AssetKey(["digest"])])
     return home
 
 

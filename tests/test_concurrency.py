@@ -1,5 +1,6 @@
-"""Concurrency: the warehouse's readers-writer lock, runs started at once, queries during
-a run, and a 30-date backfill in one Dagster run.
+"""Concurrency: the warehouse's readers-writer lock, runs started at once (CLI runs and a
+run launched as the UI launches one), queries during them, and a backfill of several dates
+in one Dagster run.
 
 DuckDB allows one read-write process per file, and a read-only open fails while another
 process has the file read-write (and the other way round): every process that opens the
@@ -8,19 +9,23 @@ warehouse takes ``flock`` on ``warehouse.lock`` first, shared to read, exclusive
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration import env
-from tests.conftest import land, sample_cards
-from tests.test_faults import (
-    RunWatcher,
+from tests import _runs
+from tests._runs import (
+    Launcher,
     check_published_files,
     cli_env,
     count,
@@ -30,16 +35,26 @@ from tests.test_faults import (
     start_cli,
     tmp_files,
 )
+from tests.conftest import land, sample_cards
 from transforms.files import LockTimeout
 from transforms.warehouse import (
     OPEN_TIMEOUT_S,
     WarehouseBusyError,
     _open_timeout,
     connect_warehouse,
+    lock_path,
     warehouse_lock,
 )
 
 D1 = dt.date(2026, 11, 9)
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """The launcher the runs are forked from (tests/_runs.py), shared by the test modules."""
+    with _runs.launcher(tmp_path_factory.mktemp("launcher")) as launcher:
+        yield launcher
+
 
 # Holds the warehouse open read-write under the exclusive lock, says so, then sleeps.
 HOLD_WRITER = """
@@ -145,29 +160,132 @@ def test_duckdb_refuses_a_reader_beside_a_writer_and_the_lock_makes_it_wait(
 
 # ---------------------------------------------------------------------------- runs at once
 
+#: The instance config of a home whose runs are launched the way the UI launches them: the
+#: run coordinator hands a submitted run straight to the run launcher (the daemon's queue
+#: hands it to the same launcher later).
+LAUNCHING_DAGSTER_YAML = """\
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: DefaultRunCoordinator
+telemetry:
+  enabled: false
+"""
+
+
+def groups_with_open(path: Path, pgids: set[int]) -> set[int]:
+    """The process groups (of ``pgids``) that have a process with ``path`` open."""
+    found, target = set(), str(path.resolve())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgid = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+            if pgid in pgids and any(
+                os.readlink(fd) == target for fd in (stat.parent / "fd").iterdir()
+            ):
+                found.add(pgid)
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+    return found
+
+
+@contextlib.contextmanager
+def launching(home: env.Home, day: dt.date) -> Iterator[subprocess.Popen]:
+    """`dagster job launch` of the daily job for ``day`` in its own process group (with the
+    code server it starts and the run worker that server starts): stopped by that group's id
+    when the block ends."""
+    environ = dict(cli_env(home), DAGSTER_HOME=str(home.dagster_home))
+    environ.pop("PAPERTRENDS_SOURCES", None)  # nothing fetched
+    tags = f'{{"dagster/partition": "{day}"}}'
+    command = [str(Path(sys.executable).with_name("dagster")), "job", "launch"]
+    command += ["-m", "orchestration.definitions", "-j", "papertrends_daily", "--tags", tags]
+    launch = subprocess.Popen(
+        command,
+        env=environ,
+        cwd=env.REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield launch
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(launch.pid, signal.SIGKILL)
+        launch.wait()
+
 
 @pytest.mark.slow
-def test_runs_started_at_once_and_queries_during_them_all_succeed(
-    home: env.Home, tmp_path: Path
+def test_runs_started_at_once_take_turns_at_the_warehouse_and_queries_during_them_answer(
+    home: env.Home, tmp_path: Path, runs: Launcher
 ) -> None:
-    """Two `papertrends run` of the same date started at once, each landing its own file,
-    while `papertrends query` runs in a loop: both runs succeed, every query answers or
-    says in one line that it waits or gives up, and the tables are exactly right (the
-    last ingest of the date sees both files)."""
+    """Three runs at once: two `papertrends run` of the same date, each landing its own
+    file, and a run of another date launched through the instance's run launcher (its own
+    process, as runs from the UI, the schedule and the sensor are), while `papertrends
+    query` runs in a loop. The test holds the warehouse lock until each run waits for it at its first write,
+    so they contend for it; nothing but the warehouse lock orders their writes. Then all
+    three succeed, every query answers or says in one line that it waits or gives up, and
+    the tables of both dates are exactly right (the last ingest of the date sees both
+    files)."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
     cards = sample_cards()
+    launched_day = D1 + dt.timedelta(days=1)
+    land(home, launched_day, "page.txt", cards[10:16])  # 2 papers on both dates
+    (home.dagster_home / "dagster.yaml").write_text(LAUNCHING_DAGSTER_YAML)
     page = listing(tmp_path, "page.txt", cards[:8])
     more = listing(tmp_path, "more.txt", cards[4:12])  # 4 papers on both pages
-    watcher = RunWatcher(home)
     queries: list[tuple[int, str, str]] = []
-    with killing_leftovers() as started:
-        for name, listed in (("a", page), ("b", more)):
-            args = ("run", "--listing", str(listed), "--date", D1.isoformat())
-            started.append(start_cli(home, *args, name=name))
-        while any(p.popen.poll() is None for p in started):
-            sql = "select count(*) from raw.listings"
-            queries.append(run_cli(home, "query", sql, "--format", "csv", name="query"))
-            time.sleep(0.5)  # a user's pace; leave the CPU to the runs
+
+    def query() -> None:
+        sql = "select count(*) from raw.listings"
+        queries.append(run_cli(home, "query", sql, "--format", "csv", name="query"))
+        time.sleep(0.5)  # a user's pace; leave the CPU to the runs
+
+    def ingest_started(instance) -> set[str]:
+        """The runs whose ingest step (their first write) has started."""
+        return {
+            run.run_id
+            for run in instance.get_runs()
+            for step in instance.get_run_step_stats(run.run_id, step_keys=["raw_listings"])
+            if step.start_time
+        }
+
+    deadline = time.monotonic() + 300
+    with (
+        DagsterInstance.from_config(str(home.dagster_home)) as instance,
+        killing_leftovers() as started,
+        launching(home, launched_day) as launch,
+    ):
+        with warehouse_lock(home.warehouse, shared=False):  # each waits at its first write
+            # Forked one right after the other, both land their file at once, well before
+            # either reads the date's folder (at its ingest step, before the lock).
+            for name, listed in (("a", page), ("b", more)):
+                args = ("run", "--listing", str(listed), "--date", D1.isoformat())
+                started.append(start_cli(home, *args, name=name))
+            assert launch.wait(timeout=120) == 0, launch.stderr.read()[-3000:]
+            groups = {launch.pid, *(p.pgid for p in started)}
+            # A run with the lock file open while the test holds the lock waits for it.
+            while (
+                len(ingest_started(instance)) < 3
+                or groups_with_open(lock_path(home.warehouse), groups) != groups
+            ):
+                assert time.monotonic() < deadline, "the runs did not reach their ingest"
+                for p in started:
+                    assert p.popen.poll() is None, p.err.read_text()[-3000:]
+                query()
+            released = time.time()
+        while True:
+            query()
+            runs_now = instance.get_runs()
+            if all(p.popen.poll() is not None for p in started) and all(
+                r.is_finished for r in runs_now
+            ):
+                break
+            assert time.monotonic() < deadline + 300, [r.status for r in runs_now]
         results = [p.finish() for p in started]
+        ingests = [
+            instance.get_run_step_stats(r.run_id, step_keys=["raw_listings"])[0] for r in runs_now
+        ]
 
     for code, _, err in results:
         assert "Could not set lock" not in err, (
@@ -177,6 +295,11 @@ def test_runs_started_at_once_and_queries_during_them_all_succeed(
         )
         assert code == 0, err[-3000:]
         assert "Traceback" not in err
+    assert [r.status for r in runs_now] == [DagsterRunStatus.SUCCESS] * 3
+    assert sorted(r.tags["dagster/partition"] for r in runs_now) == [str(D1)] * 2 + [
+        str(launched_day)
+    ]
+    assert all(step.end_time > released for step in ingests)  # each waited for the lock
     answered = 0
     for code, out, err in queries:
         assert "Traceback" not in err, err
@@ -190,135 +313,54 @@ def test_runs_started_at_once_and_queries_during_them_all_succeed(
 
     w = home.warehouse
     per_file = (
-        "select source_file, count(*), count(distinct position) from raw.listings "
-        "where listing_date = ? group by 1"
+        "select listing_date, source_file, count(*), count(distinct position) "
+        "from raw.listings group by all"
     )
     with duckdb.connect(str(w), read_only=True) as con:
-        assert sorted(con.execute(per_file, [D1]).fetchall()) == [
-            ("more.txt", 8, 8),
-            ("page.txt", 8, 8),
-        ]
-    assert count(w, "select count(*) from raw.listings") == 16
-    assert count(w, "select count(*) from papers") == 12
-    assert count(w, "select count(distinct paper_id) from papers") == 12
-    assert count(w, "select count(*) from paper_appearances") == 12
-    assert count(w, "select max(times_listed) from papers") == 1
-    assert count(w, "select count(distinct paper_id) from raw.paper_keyphrases") == 12
+        assert sorted(con.execute(per_file).fetchall()) == [
+            (D1, "more.txt", 8, 8),
+            (D1, "page.txt", 8, 8),
+            (launched_day, "page.txt", 6, 6),
+        ], (
+            "the date's last ingest missed a file: the ingest step reads landing/<date>/ "
+            "before it waits for the warehouse lock, so a run that read the folder before "
+            "the other run's file landed drops that file's rows when it writes last"
+        )
+    assert count(w, "select count(*) from raw.listings") == 22
+    assert count(w, "select count(*) from papers") == 16
+    assert count(w, "select count(distinct paper_id) from papers") == 16
+    appearances = "select listing_date, count(*) from paper_appearances group by 1 order by 1"
+    with duckdb.connect(str(w), read_only=True) as con:
+        assert con.execute(appearances).fetchall() == [(D1, 12), (launched_day, 6)]
+    assert count(w, "select count(*) from papers where times_listed = 2") == 2
+    assert count(w, "select max(times_listed) from papers") == 2
+    assert count(w, "select count(distinct paper_id) from raw.paper_keyphrases") == 16
     duplicates = "select count(*) - count(distinct (paper_id, rank)) from raw.paper_keyphrases"
     assert count(w, duplicates) == 0
     landed = sorted(p.name for p in (home.landing / D1.isoformat()).iterdir())
     assert landed == ["more.txt", "page.txt"]
-    digest = (home.publish / D1.isoformat() / "digest.md").read_text()
-    assert digest.startswith(f"# 12 papers on {D1}")
+    for day, papers in ((D1, 12), (launched_day, 6)):
+        digest = (home.publish / day.isoformat() / "digest.md").read_text()
+        assert digest.startswith(f"# {papers} papers on {day}"), digest[:80]
     check_published_files(home.publish)
     assert not tmp_files(home.root)
-
-    from dagster import DagsterRunStatus
-
-    runs = watcher.instance.get_runs()
-    watcher.close()
-    assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 2
-
-
-#: The instance config of a home whose runs are launched the way the UI launches them: the
-#: run coordinator hands a submitted run straight to the run launcher (the daemon's queue
-#: hands it to the same launcher later).
-LAUNCHING_DAGSTER_YAML = """\
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-telemetry:
-  enabled: false
-"""
-
-
-@pytest.mark.slow
-def test_a_launched_run_and_a_cli_run_at_once_take_turns_at_the_warehouse(
-    home: env.Home, tmp_path: Path
-) -> None:
-    """A run launched through the instance's run launcher (its own process, as runs from the
-    UI, the schedule and the sensor are) and a `papertrends run` of another date. The test
-    holds the warehouse lock until both have reached their first write, so they contend for
-    it: then both succeed and both dates are complete. Nothing but the warehouse lock
-    orders their writes."""
-    from dagster import DagsterInstance, DagsterRunStatus
-
-    cards = sample_cards()
-    launched_day = D1 + dt.timedelta(days=1)
-    land(home, launched_day, "page.txt", cards[:6])
-    (home.dagster_home / "dagster.yaml").write_text(LAUNCHING_DAGSTER_YAML)
-    environ = dict(cli_env(home), DAGSTER_HOME=str(home.dagster_home))
-    environ.pop("PAPERTRENDS_SOURCES", None)  # nothing fetched
-    tags = f'{{"dagster/partition": "{launched_day}"}}'
-    command = [str(Path(sys.executable).with_name("dagster")), "job", "launch"]
-    command += ["-m", "orchestration.definitions", "-j", "papertrends_daily", "--tags", tags]
-
-    def ingest_started(instance) -> dict[str, float]:
-        """Partition -> start time of its run's ingest step (the first that writes)."""
-        out = {}
-        for run in instance.get_runs():
-            for step in instance.get_run_step_stats(run.run_id, step_keys=["raw_listings"]):
-                if step.start_time:
-                    out[run.tags["dagster/partition"]] = step.start_time
-        return out
-
-    with DagsterInstance.from_config(str(home.dagster_home)) as instance:
-        with killing_leftovers() as started:
-            with warehouse_lock(home.warehouse, shared=False):  # both wait at their first write
-                launch = subprocess.Popen(
-                    command,
-                    env=environ,
-                    cwd=env.REPO_ROOT,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-                page = listing(tmp_path, "page.txt", cards[4:10])  # 2 papers on both dates
-                cli = start_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
-                started.append(cli)
-                assert launch.wait(timeout=120) == 0, launch.stderr.read()[-3000:]
-                deadline = time.monotonic() + 240
-                while len(ingest_started(instance)) < 2:
-                    assert time.monotonic() < deadline, "the runs did not reach their ingest"
-                    assert cli.popen.poll() is None, cli.err.read_text()[-3000:]
-                    time.sleep(0.5)
-                time.sleep(1)
-                released = time.time()
-            code, _, err = cli.finish()
-            assert code == 0, err[-3000:]
-            while True:
-                runs = instance.get_runs()
-                (launched,) = [r for r in runs if r.tags["dagster/partition"] != str(D1)]
-                if launched.is_finished or time.monotonic() > deadline + 300:
-                    break
-                time.sleep(1)
-        assert launched.status == DagsterRunStatus.SUCCESS, launched.status
-        assert len(runs) == 2
-        ingests = [
-            instance.get_run_step_stats(r.run_id, step_keys=["raw_listings"])[0] for r in runs
-        ]
-        assert all(step.end_time > released for step in ingests)  # each waited for the lock
-
-    w = home.warehouse
-    per_day = "select listing_date, count(*) from raw.listings group by 1 order by 1"
-    with duckdb.connect(str(w), read_only=True) as con:
-        assert con.execute(per_day).fetchall() == [(D1, 6), (launched_day, 6)]
-    assert count(w, "select count(*) from papers") == 10
-    assert count(w, "select count(distinct paper_id) from raw.paper_keyphrases") == 10
-    assert count(w, "select count(*) from paper_appearances") == 12
-    for day in (D1, launched_day):
-        assert (home.publish / day.isoformat() / "digest.md").is_file()
 
 
 # ---------------------------------------------------------------------------- backfill
 
+#: Dates of the backfill: enough for every date to share papers with the one before and the
+#: one after (what a longer backfill has more of).
+BACKFILL_DAYS = 5
+
 
 @pytest.mark.slow
-def test_a_30_date_backfill_in_one_run_builds_every_date(home: env.Home) -> None:
-    """30 dates of 5 cards, consecutive dates sharing 2 papers, one `papertrends backfill`."""
+def test_a_backfill_of_several_dates_in_one_run_builds_every_date(
+    home: env.Home, runs: Launcher
+) -> None:
+    """5 dates of 5 cards, consecutive dates sharing 2 papers, one `papertrends backfill`."""
     cards = sample_cards()
     first = dt.date(2026, 10, 1)
-    days = [first + dt.timedelta(days=i) for i in range(30)]
+    days = [first + dt.timedelta(days=i) for i in range(BACKFILL_DAYS)]
     listed: dict[str, list[dt.date]] = {}
     for i, day in enumerate(days):
         todays = cards[3 * i : 3 * i + 5]
@@ -330,7 +372,7 @@ def test_a_30_date_backfill_in_one_run_builds_every_date(home: env.Home) -> None
         home, "backfill", "--from", days[0].isoformat(), "--to", days[-1].isoformat()
     )
     assert code == 0, err[-3000:]
-    assert f"backfilled 30 date(s) {days[0]}..{days[-1]}" in out
+    assert f"backfilled {len(days)} date(s) {days[0]}..{days[-1]}" in out
 
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
         per_day = con.execute(
@@ -343,20 +385,21 @@ def test_a_30_date_backfill_in_one_run_builds_every_date(home: env.Home) -> None
             "select title, times_listed, first_listed, last_listed from papers"
         ).fetchall()
         trend_dates = con.execute(
-            "select count(distinct as_of_date) from keyword_trends"
-        ).fetchone()
+            "select as_of_date from keyword_trends group by 1 order by 1"
+        ).fetchall()
     assert per_day == [(day, 5) for day in days]
     assert appearances == [(day, 5) for day in days]
-    assert len(papers) == len(listed) == 92
+    assert len(papers) == len(listed) == 3 * len(days) + 2
     assert {t: (n, f, last) for t, n, f, last in papers} == {
         t: (len(ds), min(ds), max(ds)) for t, ds in listed.items()
     }
-    assert trend_dates[0] == 30
+    assert sum(len(ds) == 2 for ds in listed.values()) == 2 * (len(days) - 1)
+    assert trend_dates == [(day,) for day in days]
     # One digest, of the last date (a backfill does not publish, nor e-mail, every date).
     assert {p.parent.name for p in home.publish.glob("*/digest.md")} == {days[-1].isoformat()}
     digest = (home.publish / days[-1].isoformat() / "digest.md").read_text()
     assert digest.startswith(f"# 5 papers on {days[-1]}"), digest[:80]
-    assert cards[3 * 29][0] in digest
+    assert cards[3 * (len(days) - 1)][0] in digest
     check_published_files(home.publish)
 
     from dagster import DagsterInstance, DagsterRunStatus

@@ -1,58 +1,57 @@
 """Faults: runs killed mid-way, an unusable publish folder, and the SMTP password.
 
-Runs are real ``papertrends run`` subprocesses, each in its own process group, so that
-``os.killpg(pgid, SIGKILL)`` kills the run with its dbt child and keyphrase workers, as a
-crash, the OOM killer or a power cut would. The phase is found from the outside (the
-run's Dagster event log, read from the instance in the home) or, to kill inside a write
-transaction, by a bootstrap that wraps ``transforms.warehouse._insert_frame`` in the child
+Runs are real ``papertrends run`` processes, each in its own process group (tests/_runs.py),
+so that ``os.killpg(pgid, SIGKILL)`` kills the run with its keyphrase workers, as a crash,
+the OOM killer or a power cut would. The phase is found from the outside (the run's
+Dagster event log, read from the instance in the home) or, to kill inside a write
+transaction, by a bootstrap that wraps ``transforms.warehouse._insert_frame`` in the run's
 process only (no test hook in the product code).
 
-Everything is compared with a reference home built by one uninterrupted run.
+The killed runs' home is compared with the session's sample home (tests/conftest.py), built
+by one uninterrupted run of the same listing for the same date.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email
-import email.policy
 import errno
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 
 from orchestration import env
-from tests.conftest import free_port, sample_cards, write_listing
+from tests import _runs
+from tests._runs import (
+    RUN_TIMEOUT_S,
+    Launcher,
+    Proc,
+    RunWatcher,
+    check_published_files,
+    count,
+    killing_leftovers,
+    listing,
+    run_cli,
+    start_cli,
+    tmp_files,
+)
+from tests.conftest import SAMPLE, SAMPLE_DATE, free_port, sample_cards
 from transforms.warehouse import connect_warehouse, warehouse_lock
 
-D1, D2 = dt.date(2026, 11, 2), dt.date(2026, 11, 3)
+D1 = dt.date(2026, 11, 2)
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-PAPERTRENDS = Path(sys.executable).with_name("papertrends")
-RUN_TIMEOUT_S = 300
 SECRET = f"s3cr3t-{uuid.uuid4().hex}"
 STARTED = time.time()
-MAIL_ENV = (
-    "PAPERTRENDS_SMTP_HOST",
-    "PAPERTRENDS_SMTP_PORT",
-    "PAPERTRENDS_SMTP_USER",
-    "PAPERTRENDS_SMTP_PASSWORD",
-    "PAPERTRENDS_SMTP_STARTTLS",
-    "PAPERTRENDS_DIGEST_FROM",
-    "PAPERTRENDS_DIGEST_TO",
-)
 
 # Runs `papertrends ARGS...` with raw.<table>'s insert pausing inside its transaction
 # (after the rows are inserted, before the commit) and a flag file written when it does.
@@ -73,103 +72,14 @@ main(sys.argv[1:], prog_name="papertrends")
 """
 
 
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """The launcher the runs are forked from (tests/_runs.py), shared by the test modules."""
+    with _runs.launcher(tmp_path_factory.mktemp("launcher")) as launcher:
+        yield launcher
+
+
 # ---------------------------------------------------------------------------- helpers
-
-
-def cli_env(home: env.Home, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a CLI subprocess: this home, no SMTP settings unless given."""
-    environ = {k: v for k, v in os.environ.items() if k not in MAIL_ENV}
-    environ.pop("DAGSTER_HOME", None)  # the CLI derives it from the home
-    environ["PAPERTRENDS_HOME"] = str(home.root)
-    environ.update(extra or {})
-    return environ
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a process of the group is still running (zombies do not count)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-@dataclass
-class Proc:
-    """A CLI subprocess in its own process group, output in files (no pipe to fill up)."""
-
-    popen: subprocess.Popen
-    out: Path
-    err: Path
-
-    @property
-    def pgid(self) -> int:
-        return self.popen.pid
-
-    def kill_group(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pgid, signal.SIGKILL)
-        self.popen.wait(timeout=30)
-        deadline = time.monotonic() + 30
-        while _group_alive(self.pgid):
-            assert time.monotonic() < deadline, "the killed run's processes are still alive"
-            time.sleep(0.1)
-
-    def finish(self, timeout: float = RUN_TIMEOUT_S) -> tuple[int, str, str]:
-        try:
-            code = self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill_group()
-            pytest.fail(f"run did not finish in {timeout}s:\n{self.err.read_text()[-3000:]}")
-        return code, self.out.read_text(), self.err.read_text()
-
-
-def start_cli(
-    home: env.Home,
-    *args: str,
-    extra_env: dict[str, str] | None = None,
-    code: str | None = None,
-    name: str = "cli",
-) -> Proc:
-    logs = home.root.parent / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    out = logs / f"{name}-{uuid.uuid4().hex[:6]}.out"
-    err = out.with_suffix(".err")
-    cmd = [sys.executable, "-c", code, *args] if code else [str(PAPERTRENDS), *args]
-    with open(out, "w") as out_f, open(err, "w") as err_f:
-        popen = subprocess.Popen(
-            cmd,
-            env=cli_env(home, extra_env),
-            stdout=out_f,
-            stderr=err_f,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=env.REPO_ROOT,
-        )
-    return Proc(popen, out, err)
-
-
-def run_cli(home: env.Home, *args: str, **kw) -> tuple[int, str, str]:
-    return start_cli(home, *args, **kw).finish()
-
-
-@contextlib.contextmanager
-def killing_leftovers() -> Iterator[list[Proc]]:
-    """Processes started in the block are killed (group and all) if the test fails."""
-    started: list[Proc] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            if proc.popen.poll() is None or _group_alive(proc.pgid):
-                proc.kill_group()
-
-
-def listing(tmp: Path, name: str, cards: list[tuple[str, str]]) -> Path:
-    return write_listing(tmp / "inbox" / name, cards)
 
 
 WRITE_TIMES = {"ingested_at", "built_at", "extracted_at"}
@@ -196,75 +106,6 @@ def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
     return out
 
 
-def count(warehouse: Path, sql: str, *params) -> int:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql, list(params)).fetchone()[0]
-
-
-def tmp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
-
-
-def check_published_files(publish: Path) -> None:
-    """Every published file is complete: it parses as what its name says."""
-    assert not tmp_files(publish), tmp_files(publish)
-    for path in publish.rglob("*"):
-        if not path.is_file() or path.suffix == ".lock":  # the send ledger's lock file
-            continue
-        data = path.read_bytes()
-        assert data, f"empty published file {path}"
-        if path.suffix == ".json":
-            json.loads(data)
-        elif path.suffix == ".xml":
-            ET.fromstring(data)
-        elif path.suffix == ".parquet":
-            pl.read_parquet(path)
-        elif path.suffix == ".csv":
-            assert pl.read_csv(path).width > 0
-        elif path.suffix == ".html":
-            assert data.rstrip().lower().endswith(b"</html>"), path
-        elif path.suffix == ".md":
-            assert data.startswith(b"# ") and data.endswith(b"\n"), path
-        elif path.suffix == ".eml":
-            message = email.message_from_bytes(data, policy=email.policy.default)
-            assert message["Subject"] and message.get_body(("plain",)) is not None, path
-
-
-class RunWatcher:
-    """Reads the Dagster instance of a home while a CLI subprocess runs in it."""
-
-    def __init__(self, home: env.Home) -> None:
-        from dagster import DagsterInstance
-
-        self.instance = DagsterInstance.from_config(str(home.dagster_home))
-
-    def close(self) -> None:
-        self.instance.dispose()
-
-    def run_ids(self) -> set[str]:
-        return {r.run_id for r in self.instance.get_runs()}
-
-    def wait_for(
-        self,
-        proc: Proc,
-        matches: Callable[[object], bool],
-        known_runs: set[str],
-        what: str,
-        timeout: float = RUN_TIMEOUT_S,
-    ) -> str:
-        """Wait for an event of the subprocess's new run; its run id."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for run_id in self.run_ids() - known_runs:
-                if any(matches(e) for e in self.instance.all_logs(run_id)):
-                    return run_id
-            if proc.popen.poll() is not None:
-                pytest.fail(f"run ended before {what}:\n{proc.err.read_text()[-3000:]}")
-            time.sleep(0.2)
-        proc.kill_group()
-        pytest.fail(f"timed out waiting for {what}")
-
-
 def materialized_in(step_key: str) -> Callable[[object], bool]:
     def matches(event) -> bool:
         de = event.dagster_event
@@ -289,7 +130,7 @@ def wait_for_file(proc: Proc, flag: Path, what: str, timeout: float = RUN_TIMEOU
 
 
 def copy_home(source: env.Home, target_root: Path) -> env.Home:
-    shutil.copytree(source.root, target_root, symlinks=True)
+    shutil.copytree(source.root, target_root, ignore=shutil.ignore_patterns(".built"))
     return env.home(target_root)
 
 
@@ -371,70 +212,23 @@ def smtp_env(port: int) -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------------------- reference
-
-
-@dataclass
-class Reference:
-    """A home with D1 built by one uninterrupted run (sending its digest through SMTP)."""
-
-    home: env.Home
-    listing: Path
-    proc: Proc
-    server: MailServer
-    result: tuple[int, str, str] | None = None
-
-    def wait(self) -> env.Home:
-        if self.result is None:
-            self.result = self.proc.finish()
-            code, _, err = self.result
-            assert code == 0, f"reference run failed:\n{err[-3000:]}"
-        return self.home
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reference]:
-    """Started when first asked for and waited on when needed, so the first test runs its
-    own runs meanwhile (the two homes share nothing)."""
-    pytest.importorskip("aiosmtpd")
-    root = tmp_path_factory.mktemp("reference")
-    home = env.home(root / "home").ensure()
-    page = listing(root, "page.txt", sample_cards()[:8])
-    with smtp_server(accept_password=SECRET) as server:
-        proc = start_cli(
-            home,
-            "run",
-            "--listing",
-            str(page),
-            "--date",
-            D1.isoformat(),
-            extra_env=smtp_env(server.port),
-            name="reference",
-        )
-        ref = Reference(home, page, proc, server)
-        try:
-            yield ref
-            ref.wait()  # never leave it running
-        finally:
-            if proc.popen.poll() is None:
-                proc.kill_group()
-
-
 # ---------------------------------------------------------------------------- 1. kills
 
 
 @pytest.mark.slow
 def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
-    home: env.Home, reference: Reference, tmp_path: Path
+    runs: Launcher, home: env.Home, sample_home: env.Home, tmp_path: Path
 ) -> None:
     """SIGKILL (whole process group) inside the ingest transaction, during dbt and inside
     the keyphrase write; after each kill the warehouse opens, holds no partial partition,
     the lock is free and the next run gets past the killed phase; a last uninterrupted run
-    gives exactly the reference tables. Every run here has no SMTP settings at all."""
+    gives exactly the tables and digest of the sample home (the same listing and date,
+    built by one run). Every run here has no SMTP settings at all."""
     from dagster import DagsterRunStatus
 
-    page = listing(tmp_path, "page.txt", sample_cards()[:8])
-    args = ("run", "--listing", str(page), "--date", D1.isoformat())
+    args = ("run", "--listing", str(SAMPLE), "--date", SAMPLE_DATE.isoformat())
+    listed = count(sample_home.warehouse, "select count(*) from raw.listings")
+    papers = count(sample_home.warehouse, "select count(*) from papers")
     warehouse = home.warehouse
     watcher = RunWatcher(home)
     killed: list[str] = []
@@ -470,9 +264,9 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
         )
         after_kill(proc)
         killed.append(run_b)
-        # The killed ingest was rolled back and this run's ingest committed: all 8, once.
-        assert count(warehouse, "select count(*) from raw.listings") == 8
-        assert count(warehouse, "select count(distinct position) from raw.listings") == 8
+        # The killed ingest was rolled back and this run's ingest committed: all, once.
+        assert count(warehouse, "select count(*) from raw.listings") == listed
+        assert count(warehouse, "select count(distinct position) from raw.listings") == listed
 
         # c. Inside the keyphrase write (after extraction in the worker processes).
         extra, flag = pause("raw.paper_keyphrases")
@@ -483,7 +277,7 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
         after_kill(proc)
         killed += watcher.run_ids() - known
         # dbt finished in this run (papers exist); the keyphrase rows were rolled back.
-        assert count(warehouse, "select count(*) from papers") == 8
+        assert count(warehouse, "select count(*) from papers") == papers
         assert count(warehouse, "select count(*) from raw.paper_keyphrases") == 0
 
         # d. The next run completes, without SMTP settings (outbox only).
@@ -491,7 +285,7 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
         code, out, err = run_cli(home, *args, name="d")
         assert code == 0, err[-3000:]
         assert "Traceback" not in err
-        assert "8 papers parsed" in out
+        assert f"{papers} papers parsed" in out
 
     # The killed runs were closed as failed.
     statuses = {r.run_id: r.status for r in watcher.instance.get_runs()}
@@ -501,14 +295,13 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
     assert statuses[last] == DagsterRunStatus.SUCCESS
     watcher.close()
 
-    ref = reference.wait()
-    assert snapshot(warehouse) == snapshot(ref.warehouse)
+    assert snapshot(warehouse) == snapshot(sample_home.warehouse)
     check_published_files(home.publish)
-    day = home.publish / D1.isoformat()
-    assert (day / "digest.md").read_text() == (
-        ref.publish / D1.isoformat() / "digest.md"
+    day = SAMPLE_DATE.isoformat()
+    assert (home.publish / day / "digest.md").read_text() == (
+        sample_home.publish / day / "digest.md"
     ).read_text()
-    assert (home.publish / "outbox" / f"{D1}.eml").is_file()
+    assert (home.publish / "outbox" / f"{day}.eml").is_file()
     assert not (home.publish / "outbox" / "sent.json").exists()
     assert not list((home.dagster_home / "papertrends-runs").iterdir())
 
@@ -518,17 +311,18 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
 
 @pytest.mark.slow
 def test_an_unusable_publish_folder_fails_the_run_clearly_and_keeps_the_warehouse(
-    reference: Reference, tmp_path: Path
+    runs: Launcher, sample_home_copy: env.Home
 ) -> None:
-    home = copy_home(reference.wait(), tmp_path / "home")
+    home = sample_home_copy
     before = snapshot(home.warehouse)
+    papers = count(home.warehouse, "select count(*) from papers")
     feed = (home.publish / "feed.xml").read_bytes()
-    day = home.publish / D1.isoformat()
+    day = home.publish / SAMPLE_DATE.isoformat()
     shutil.rmtree(day)
     day.write_text("a file where the date's folder should be\n")
 
     code, out, err = run_cli(
-        home, "run", "--listing", str(reference.listing), "--date", D1.isoformat()
+        home, "run", "--listing", str(SAMPLE), "--date", SAMPLE_DATE.isoformat()
     )
 
     assert code == 1
@@ -538,7 +332,7 @@ def test_an_unusable_publish_folder_fails_the_run_clearly_and_keeps_the_warehous
     assert str(day) in lines[0] and "a file is where a folder should be" in lines[0]
     assert snapshot(home.warehouse) == before
     code, out, err = run_cli(home, "query", "select count(*) from papers", "--format", "csv")
-    assert (code, out.split()) == (0, ["count_star()", "8"]), err
+    assert (code, out.split()) == (0, ["count_star()", str(papers)]), err
     assert day.read_text() == "a file where the date's folder should be\n"
     assert (home.publish / "feed.xml").read_bytes() == feed
     day.unlink()  # the rest must be complete files
@@ -551,7 +345,8 @@ def test_a_file_in_place_of_the_publish_folder_is_refused_before_anything_runs(
     shutil.rmtree(home.publish)
     home.publish.write_text("not a folder\n")
     page = listing(tmp_path, "page.txt", sample_cards()[:5])
-    code, _, err = run_cli(home, "run", "--listing", str(page), "--date", D1.isoformat())
+    args = ("run", "--listing", str(page), "--date", D1.isoformat())
+    code, _, err = run_cli(home, *args, fresh=True)  # the installed command
     assert code == 1
     assert err.strip().splitlines() == [
         f"papertrends: cannot prepare the home folder {home.root}: File exists ({home.publish})"
@@ -562,30 +357,29 @@ def test_a_file_in_place_of_the_publish_folder_is_refused_before_anything_runs(
 
 @pytest.mark.slow
 def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
-    reference: Reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_home: env.Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from transforms import publish as publish_mod
 
     publish = tmp_path / "publish"
-    first = dt.datetime(2026, 11, 2, 7, 0, tzinfo=dt.UTC)
+    first = dt.datetime.combine(SAMPLE_DATE, dt.time(7, 0), tzinfo=dt.UTC)
     later = first + dt.timedelta(hours=1)
-    ref = reference.wait()
 
     def enospc(*_args, **_kw):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "<disk>")
 
-    with connect_warehouse(ref.warehouse, read_only=True) as con:
+    with connect_warehouse(sample_home.warehouse, read_only=True) as con:
         # Disk full on the very first write: nothing published, nothing left over.
         with monkeypatch.context() as m:
             m.setattr(os, "fsync", enospc)  # the os module publishing writes through
             with pytest.raises(publish_mod.PublishError) as info:
-                publish_mod.publish_day(con, publish, D1, first)
+                publish_mod.publish_day(con, publish, SAMPLE_DATE, first)
         assert "No space left on device" in str(info.value)
         assert "\n" not in str(info.value)
         assert not tmp_files(publish)
         assert not [p for p in publish.rglob("*") if p.is_file()]
 
-        publish_mod.publish_day(con, publish, D1, first)
+        publish_mod.publish_day(con, publish, SAMPLE_DATE, first)
         old = {p: p.read_bytes() for p in publish.rglob("*") if p.is_file()}
 
         # Disk full at the third rename (trends.csv): the files before it are new, the
@@ -601,16 +395,16 @@ def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
         with monkeypatch.context() as m:
             m.setattr(os, "replace", third_fails)
             with pytest.raises(publish_mod.PublishError, match="No space left on device"):
-                publish_mod.publish_day(con, publish, D1, later)
+                publish_mod.publish_day(con, publish, SAMPLE_DATE, later)
         assert not tmp_files(publish)
         check_published_files(publish)
-        entry = json.loads((publish / D1.isoformat() / "entry.json").read_text())
+        entry = json.loads((publish / SAMPLE_DATE.isoformat() / "entry.json").read_text())
         assert entry["updated"] == first.isoformat()  # written after the failure: old
         assert set(old) == {p for p in publish.rglob("*") if p.is_file()}
 
         # A temporary file of a killed writer (dead pid) is swept by the next publish; a
         # live writer's is kept.
-        day = publish / D1.isoformat()
+        day = publish / SAMPLE_DATE.isoformat()
         gone = subprocess.run(
             [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
         )
@@ -618,7 +412,7 @@ def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
         orphan.write_text("half a dig")
         live = day / f".digest.md.{os.getpid()}.abcdefgh.tmp"
         live.write_text("being written")
-        publish_mod.publish_day(con, publish, D1, later)
+        publish_mod.publish_day(con, publish, SAMPLE_DATE, later)
         assert not orphan.exists() and live.exists()
         live.unlink()
         check_published_files(publish)
@@ -628,42 +422,47 @@ def test_disk_full_while_publishing_leaves_complete_files_and_no_temp_files(
 
 
 @pytest.mark.slow
-def test_the_smtp_password_is_never_written_anywhere(reference: Reference, tmp_path: Path) -> None:
-    """The reference run logged in with the password and sent its digest; a second run
-    whose login is refused fails with one line. Neither shows the password: not in the
-    Dagster event log, its compute logs, stdout/stderr, the .eml files, published files,
-    the warehouse or dbt's logs."""
-    ref = reference.wait()
-    _, out, err = reference.result
-    assert reference.server.logins == [True]
-    assert len(reference.server.messages) == 1
-    ledger = json.loads((ref.publish / "outbox" / "sent.json").read_text())
-    (key,) = ledger["sent"]  # date | recipients | content hash (transforms.mailer.ledger_key)
-    assert key.startswith(f"{D1}|team@example.org|sha256:")
+def test_the_smtp_password_is_never_written_anywhere(
+    runs: Launcher, sample_home: env.Home, tmp_path: Path
+) -> None:
+    """Two homes with the sample built, a run of the next date in each, at once: one logs in
+    with the password and sends its digest, the other's login is refused and it fails with
+    one line. Neither shows the password: not in the Dagster event log, its compute logs,
+    stdout/stderr, the .eml files, published files, the warehouse or dbt's logs."""
+    pytest.importorskip("aiosmtpd")
+    homes = [copy_home(sample_home, tmp_path / name) for name in ("accepting", "refusing")]
+    day = SAMPLE_DATE + dt.timedelta(days=1)
+    page = listing(tmp_path, "page.txt", sample_cards()[:8])
+    args = ("run", "--listing", str(page), "--date", day.isoformat())
+    with (
+        smtp_server(accept_password=SECRET) as accepting,
+        smtp_server(accept_password=None) as refusing,
+        killing_leftovers() as started,
+    ):
+        for home, server in zip(homes, (accepting, refusing), strict=True):
+            started.append(start_cli(home, *args, extra_env=smtp_env(server.port)))
+        (code, out, err), (code2, out2, err2) = [p.finish() for p in started]
 
-    home = copy_home(ref, tmp_path / "home")
-    page = listing(tmp_path, "page.txt", sample_cards()[4:10])
-    with smtp_server(accept_password=None) as refusing:
-        code2, out2, err2 = run_cli(
-            home,
-            "run",
-            "--listing",
-            str(page),
-            "--date",
-            D2.isoformat(),
-            extra_env=smtp_env(refusing.port),
-        )
+    home = homes[0]
+    assert code == 0, err[-3000:]
+    assert accepting.logins == [True]
+    assert len(accepting.messages) == 1
+    ledger = json.loads((home.publish / "outbox" / "sent.json").read_text())
+    (key,) = ledger["sent"]  # date | recipients | content hash (transforms.mailer.ledger_key)
+    assert key.startswith(f"{day}|team@example.org|sha256:")
+
+    refused = homes[1]
     assert refusing.logins and not any(refusing.logins) and not refusing.messages
     assert code2 == 1
     lines = err2.strip().splitlines()
     assert len(lines) == 1, err2
     assert "step digest failed" in lines[0] and "535" in lines[0], lines[0]
-    assert (home.publish / "outbox" / f"{D2}.eml").is_file()  # written before sending
+    assert (refused.publish / "outbox" / f"{day}.eml").is_file()  # written before sending
 
-    events = event_log_text(home)
+    events = event_log_text(refused)
     assert "535" in events  # the failure and its stack trace are in there
-    for text in (out, err, out2, err2, event_log_text(ref), events):
+    for text in (out, err, out2, err2, event_log_text(home), events):
         assert SECRET not in text
-    assert find_secret(SECRET, ref.root, home.root) == []
+    assert find_secret(SECRET, home.root, refused.root) == []
     dbt_output = [p for p in (env.DBT_PROJECT_DIR / "logs", env.DBT_PROJECT_DIR / "target")]
     assert find_secret(SECRET, *[p for p in dbt_output if p.exists()], since=STARTED) == []

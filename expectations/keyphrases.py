@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from expectations.gx import gx
 from expectations.suite import WARN, StageSuite, col, new_suite, tag
-from expectations.windows import window, window_params
+from expectations.windows import window, window_params, windowed_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from great_expectations.core import ExpectationSuite
@@ -118,11 +118,7 @@ def count_query(
 ) -> tuple[str, dict[str, dt.date]]:
     """``(day, n)``: frame rows per listing date of the window (an upper bound: a paper
     listed on several dates of a chunk is there once); NULL: orphans (+ undated papers)."""
-    start, end = window(start, end)
-    if start is None:
-        return _COUNT.format(where="", undated=_COUNT_UNDATED), {}
-    where = "WHERE listing_date BETWEEN $start AND $end"
-    return _COUNT.format(where=where, undated=""), window_params(start, end)
+    return windowed_count(_COUNT, start, end, undated=_COUNT_UNDATED)
 
 
 def build_suite(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from expectations.gx import gx
 from expectations.suite import WARN, StageSuite, new_suite, non_capturing, tag
-from expectations.windows import window, window_params
+from expectations.windows import window, window_params, windowed_count
 from transforms.records import PAPER_ID_REGEX
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,9 +113,7 @@ def count_query(
 ) -> tuple[str, dict[str, dt.date]]:
     """``(day, n)``: papers per listing date of the window (an upper bound: a paper listed
     on several dates of a chunk is one row); NULL: the summary row (+ undated papers)."""
-    start, end = window(start, end)
-    where = "" if start is None else "WHERE day BETWEEN $start AND $end"
-    return _COUNT.format(where=where), window_params(start, end)
+    return windowed_count(_COUNT, start, end, column="day")
 
 
 def build_suite(*, min_rows: int = 1, max_date: dt.date | None = None) -> ExpectationSuite:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from expectations.gx import gx
 from expectations.suite import WARN, StageSuite, new_suite, tag
-from expectations.windows import in_window, window, window_params
+from expectations.windows import in_window, window, window_params, windowed_count
 from transforms.listing import CARD_ABSTRACT_CHARS, CARD_TITLE_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,9 +81,7 @@ def count_query(
     start: dt.date | None, end: dt.date | None = None
 ) -> tuple[str, dict[str, dt.date]]:
     """``(day, n)``: the frame's rows per listing date of the window (None: all dates)."""
-    start, end = window(start, end)
-    where = "" if start is None else "WHERE listing_date BETWEEN $start AND $end"
-    return _COUNT.format(where=where), window_params(start, end)
+    return windowed_count(_COUNT, start, end)
 
 
 def build_suite(

@@ -67,6 +67,23 @@ def window_params(start: dt.date | None, end: dt.date | None) -> dict[str, dt.da
     return {} if start is None or end is None else {"start": start, "end": end}
 
 
+def windowed_count(
+    template: str,
+    start: dt.date | str | None,
+    end: dt.date | str | None = None,
+    *,
+    column: str = "listing_date",
+    undated: str = "",
+) -> tuple[str, dict[str, dt.date]]:
+    """A stage's ``count_query``: ``template`` with ``{where}`` (``column`` in the window;
+    nothing for all history) and ``{undated}`` (the ``undated`` SQL, all history only)."""
+    start, end = window(start, end)
+    if start is None:
+        return template.format(where="", undated=undated), {}
+    where = f"WHERE {column} BETWEEN $start AND $end"
+    return template.format(where=where, undated=""), window_params(start, end)
+
+
 def in_window(column: str, *, undated: bool = False) -> str:
     """SQL predicate ``column BETWEEN $start AND $end``; ``undated``: rows whose
     ``column`` is NULL as well (the first chunk of all history carries them)."""

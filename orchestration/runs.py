@@ -42,6 +42,19 @@ def first_failure(result) -> str:
     return "the run failed"
 
 
+def partition_args(first: dt.date, until: dt.date | None = None) -> dict:
+    """``execute_in_process``'s partition arguments: the date ``first``, or with ``until``
+    the range ``first..until`` as one run (a single-run backfill)."""
+    if until is None:
+        return {"partition_key": first.isoformat()}
+    return {
+        "tags": {
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": until.isoformat(),
+        }
+    }
+
+
 def materialize(
     home: env.Home,
     listing_date: dt.date,
@@ -83,15 +96,7 @@ def materialize(
         fetch_ops = {k.to_python_identifier() for k in FETCH_ASSET_KEYS}
         ops = {k: v for k, v in (run_config or {}).get("ops", {}).items() if k not in fetch_ops}
         run_config = {**(run_config or {}), "ops": ops}
-    if until is None:
-        partition = {"partition_key": listing_date.isoformat()}
-    else:
-        partition = {
-            "tags": {
-                "dagster/asset_partition_range_start": listing_date.isoformat(),
-                "dagster/asset_partition_range_end": until.isoformat(),
-            }
-        }
+    partition = partition_args(listing_date, until)
     # Without --verbose, Dagster's console log is off (a failed step would print its whole
     # stack trace): after a successful run the steps' warnings are printed, one line each;
     # a failure is the one line of RunFailed. dbt's own log lines go to stdout: kept for

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 import os
 import shutil
 import socket
@@ -102,30 +103,50 @@ def run_job(
 
     from orchestration.definitions import defs
     from orchestration.defs.fetch import FETCH_ASSET_KEYS
-    from orchestration.runs import first_failure
+    from orchestration.runs import first_failure, partition_args
 
     if job is None:
         job = defs.resolve_job_def("papertrends_daily")
         if selection is None:
             selection = [k for k in defs.resolve_all_asset_keys() if k not in FETCH_ASSET_KEYS]
-    if until is None:
-        partition: dict = {"partition_key": first.isoformat()}
-    else:
-        partition = {
-            "tags": {
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": until.isoformat(),
-            }
-        }
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance,
             asset_selection=selection,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
-            **partition,
+            **partition_args(first, until),
         )
     assert result.success, first_failure(result)
+
+
+def landing_sensor_tick(
+    home: env.Home, cursor: str | None = None, log_handler: logging.Handler | None = None
+):
+    """One tick of the landing sensor on ``home`` (with the home's Dagster instance, where
+    it reads what is materialized): its result and the cursor it leaves. ``log_handler``
+    receives what the sensor logs."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.automation import landing_sensor
+    from orchestration.resources import PapertrendsHome
+
+    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            resources={"papertrends": PapertrendsHome(path=str(home.root))},
+            definitions=defs,
+        )
+        if log_handler is not None:
+            context.log.addHandler(log_handler)
+        try:
+            result = landing_sensor.evaluate_tick(context)
+        finally:
+            if log_handler is not None:
+                context.log.removeHandler(log_handler)
+        return result, context.cursor
 
 
 def invoke(*args: str) -> click.testing.Result:

@@ -22,8 +22,7 @@ from orchestration.defs.automation import (
     folder_fingerprint,
     landing_sensor,
 )
-from orchestration.resources import PapertrendsHome
-from tests.conftest import SAMPLE_DATE, land, sample_cards, write_listing
+from tests.conftest import SAMPLE_DATE, land, landing_sensor_tick, sample_cards, write_listing
 
 
 def test_dg_check_defs_passes() -> None:
@@ -64,20 +63,6 @@ def test_schedule_requests_the_days_partition() -> None:
     assert [r.partition_key for r in result.run_requests] == ["2026-11-28"]
 
 
-def _evaluate(home: env.Home, cursor: str | None):
-    """One tick of the landing sensor on the home (its Dagster instance): the result and
-    the cursor it leaves."""
-    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
-        context = dg.build_sensor_context(
-            instance=instance,
-            cursor=cursor,
-            resources={"papertrends": PapertrendsHome(path=str(home.root))},
-            definitions=defs,
-        )
-        result = landing_sensor.evaluate_tick(context)
-        return result, context.cursor
-
-
 def test_schedule_and_sensor_are_on_when_the_daemon_runs() -> None:
     schedule = defs.resolve_schedule_def("papertrends_daily_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -97,19 +82,19 @@ def test_landing_sensor_starts_from_what_the_cli_built(sample_home_copy: env.Hom
     recorded = records[0].asset_materialization.metadata[FINGERPRINT_METADATA].value
     assert recorded == folder_fingerprint(folder)
 
-    result, cursor = _evaluate(home, None)
+    result, cursor = landing_sensor_tick(home, None)
     assert result.run_requests == []
     assert "1 date(s) already built" in result.skip_message
     assert json.loads(cursor) == {folder.name: recorded}
 
     (landed,) = folder.glob("*.txt")
     write_listing(landed, sample_cards()[:20])
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     (request,) = result.run_requests
     assert request.partition_key == folder.name
     assert request.run_key == f"{folder.name}:{folder_fingerprint(folder)}"
 
-    result, _ = _evaluate(home, None)  # a fresh cursor: still not what was built
+    result, _ = landing_sensor_tick(home, None)  # a fresh cursor: still not what was built
     assert [r.partition_key for r in result.run_requests] == [folder.name]
 
 
@@ -123,11 +108,11 @@ def test_landing_sensor_trusts_older_materializations_by_time(home: env.Home) ->
         instance.report_runless_asset_event(
             dg.AssetMaterialization(asset_key=BUILT_ASSET, partition=day.isoformat())
         )
-    result, _ = _evaluate(home, None)
+    result, _ = landing_sensor_tick(home, None)
     assert result.run_requests == []
 
     os.utime(listing)  # touched after the build
-    result, _ = _evaluate(home, None)
+    result, _ = landing_sensor_tick(home, None)
     assert [r.partition_key for r in result.run_requests] == [day.isoformat()]
 
 
@@ -169,39 +154,39 @@ def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> Non
         while not instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
             assert time.monotonic() < deadline and run.is_alive()
             time.sleep(0.2)
-        result, cursor = _evaluate(home, None)
+        result, cursor = landing_sensor_tick(home, None)
         assert result.run_requests == []
         assert "1 date(s) being built" in result.skip_message
         assert json.loads(cursor) == {}  # looked at again on the next tick
         # a file landed after the run began is not left to it (nor to a run stuck "started")
         later = land(home, day, "b.txt", sample_cards()[5:10])
-        (request,) = _evaluate(home, cursor)[0].run_requests
+        (request,) = landing_sensor_tick(home, cursor)[0].run_requests
         assert request.partition_key == day.isoformat()
         later.unlink()
     run.join(timeout=60)
     assert outcome == [True]
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     assert result.run_requests == []  # the run ingested the files as they are
     assert "1 date(s) already built" in result.skip_message
 
 
 def test_landing_sensor_requests_runs_for_new_or_changed_dates(home: env.Home) -> None:
     cards = sample_cards()
-    result, cursor = _evaluate(home, None)
+    result, cursor = landing_sensor_tick(home, None)
     assert result.run_requests == [] and result.skip_message
 
     land(home, dt.date(2026, 11, 27), "a.txt", cards[:5])
     land(home, dt.date(2026, 11, 28), "a.txt", cards[5:10])
     (home.landing / "not-a-date").mkdir()
     (home.landing / "not-a-date" / "x.txt").write_text("x")
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     assert sorted(r.partition_key for r in result.run_requests) == ["2026-11-27", "2026-11-28"]
 
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     assert result.run_requests == []
 
     land(home, dt.date(2026, 11, 28), "b.txt", cards[10:15])
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     assert [r.partition_key for r in result.run_requests] == ["2026-11-28"]
     assert result.run_requests[0].run_key.startswith("2026-11-28:")
 
@@ -223,11 +208,11 @@ def test_landing_sensor_ignores_fetched_files_and_never_fetches(home: env.Home) 
     (folder / ".fetch-hf.json").write_text(
         json.dumps({"source": "hf", "files": [{"file": "hf-daily-papers-2026-11-27-p0.json"}]})
     )
-    result, cursor = _evaluate(home, None)
+    result, cursor = landing_sensor_tick(home, None)
     assert result.run_requests == []  # the run that fetched them ingests them
 
     land(home, day, "pasted.txt", sample_cards()[:5])
-    result, cursor = _evaluate(home, cursor)
+    result, cursor = landing_sensor_tick(home, cursor)
     (request,) = result.run_requests
     assert request.partition_key == "2026-11-27"
     assert request.run_config == fetch_run_config(set())

@@ -21,17 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orchestration import env
-from orchestration.definitions import defs
-from orchestration.defs.automation import landing_sensor
-from orchestration.resources import PapertrendsHome
-from tests.conftest import SAMPLE, invoke, sample_cards, write_listing
+from tests.conftest import SAMPLE, invoke, landing_sensor_tick, sample_cards, write_listing
 from transforms.landing import DayBatch, LandingError, land_files, listing_files, read_landing_day
 from transforms.listing import MAX_FILE_BYTES, clean_line
 
@@ -497,19 +493,7 @@ def test_landing_sensor_ignores_folders_that_are_not_dates(home: env.Home) -> No
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    # the sensor reads the partitions' latest materializations: the home's instance
-    with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
-        context = dg.build_sensor_context(
-            instance=instance,
-            cursor=None,
-            resources={"papertrends": PapertrendsHome(path=str(home.root))},
-            definitions=defs,
-        )
-        context.log.addHandler(handler)
-        try:
-            result = landing_sensor.evaluate_tick(context)
-        finally:
-            context.log.removeHandler(handler)
+    result, _ = landing_sensor_tick(home, log_handler=handler)
     assert [r.partition_key for r in result.run_requests] == [DAY.isoformat()]
     messages = [r.getMessage() for r in records]
     for name in ("not-a-date", "2026-02-30", "2026-11-21 copy", "..2026-11-21"):

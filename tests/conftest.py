@@ -18,6 +18,7 @@ import pytest
 from filelock import FileLock
 
 from orchestration import env
+from tests.postgres import PostgresCluster, server_binaries, start_cluster
 
 SAMPLE = env.SAMPLE_LISTING
 #: The listing date of the session's sample run (:func:`sample_home`).
@@ -31,6 +32,23 @@ def dbt_manifest() -> Path:
     from orchestration.dbt_project import prepare_manifest
 
     return prepare_manifest()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL server for this test process (:mod:`tests.postgres`). Without
+    Debian's server binaries the tests using it skip, unless CI is set (.ci/run installs
+    them)."""
+    if server_binaries() is None:
+        reason = "PostgreSQL server is not installed (apt-get install postgresql; .ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}, and CI is set")
+        pytest.skip(reason)
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 @pytest.fixture

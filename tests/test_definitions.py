@@ -7,8 +7,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -116,10 +116,6 @@ def test_landing_sensor_trusts_older_materializations_by_time(home: env.Home) ->
     assert [r.partition_key for r in result.run_requests] == [day.isoformat()]
 
 
-@pytest.mark.skip(
-    reason="failed once in a clean CI run (the ingest thread's run gave no outcome), passes here;"
-    " to be made deterministic: see the issue 15 note of 2026-12-02"
-)
 def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> None:
     """Files of a date whose run is in progress (a ``papertrends run`` that landed them
     and has not ingested them yet): no second run; the next tick looks again."""
@@ -130,29 +126,30 @@ def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> Non
     day = dt.date(2026, 11, 27)
     land(home, day, "a.txt", sample_cards()[:5])
     job = defs.resolve_job_def("papertrends_daily")
-    outcome: list[bool] = []
 
-    def ingest() -> None:
+    def ingest() -> bool:
         with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:
-            result = job.execute_in_process(
+            return job.execute_in_process(
                 instance=instance,
                 partition_key=day.isoformat(),
                 asset_selection=[RAW_LISTINGS, RAW_REJECTED, RAW_LANDED_FILES],
                 run_config=fetch_run_config(set()),
                 raise_on_error=False,
-            )
-            outcome.append(result.success)
+            ).success
 
     with (
+        ThreadPoolExecutor(max_workers=1) as pool,
         dg.DagsterInstance.from_config(str(home.dagster_home)) as instance,
         writing_warehouse(home.warehouse),  # the run's ingest step waits for the lock
     ):
         instance.get_runs()  # the instance's storage created here, not by two threads at once
-        run = threading.Thread(target=ingest)
-        run.start()
-        deadline = time.monotonic() + 60
+        run = pool.submit(ingest)  # its error, if any, is raised by run.result() below
+        deadline = time.monotonic() + 120
         while not instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
-            assert time.monotonic() < deadline and run.is_alive()
+            if run.done():
+                run.result()  # raises what went wrong in the run's thread
+                pytest.fail("the run ended before the warehouse lock was released")
+            assert time.monotonic() < deadline, "the run did not start within 120 s"
             time.sleep(0.2)
         result, cursor = landing_sensor_tick(home, None)
         assert result.run_requests == []
@@ -163,8 +160,7 @@ def test_landing_sensor_waits_for_a_run_building_the_date(home: env.Home) -> Non
         (request,) = landing_sensor_tick(home, cursor)[0].run_requests
         assert request.partition_key == day.isoformat()
         later.unlink()
-    run.join(timeout=60)
-    assert outcome == [True]
+    assert run.result(timeout=120)  # the lock is released: the run ingests and succeeds
     result, cursor = landing_sensor_tick(home, cursor)
     assert result.run_requests == []  # the run ingested the files as they are
     assert "1 date(s) already built" in result.skip_message

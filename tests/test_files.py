@@ -15,6 +15,7 @@ import pytest
 from transforms.files import (
     LockTimeout,
     atomic_write,
+    link_into_place,
     locked_file,
     move_into_place,
     new_tmp_file,
@@ -104,6 +105,20 @@ def test_a_failed_move_into_place_keeps_the_old_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         move_into_place(tmp, target)  # a temporary file that is gone
     assert target.read_text() == "old"
+
+
+def test_link_into_place_never_replaces_and_removes_its_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "page.txt"
+    tmp = new_tmp_file(target)
+    tmp.write_text("first")
+    link_into_place(tmp, target)
+    assert target.read_text() == "first" and (target.stat().st_mode & 0o777) == 0o644
+    tmp = new_tmp_file(target)
+    tmp.write_text("second")
+    with pytest.raises(FileExistsError):
+        link_into_place(tmp, target)  # a concurrent writer landed the name first
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.txt"]
 
 
 def test_sweep_of_tempfile_folders_by_their_age(tmp_path: Path) -> None:

@@ -53,6 +53,18 @@ def move_into_place(tmp: Path, path: Path, mode: int = FILE_MODE) -> Path:
     return Path(path)
 
 
+def link_into_place(tmp: Path, path: Path, mode: int = FILE_MODE) -> Path:
+    """Like :func:`move_into_place`, but never replaces: ``path`` appears with the whole of
+    ``tmp``, or FileExistsError when something has that name already (a hard link, which
+    fails where a rename would overwrite). ``tmp`` is removed either way."""
+    try:
+        os.chmod(tmp, mode)
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return Path(path)
+
+
 def atomic_write(
     path: Path,
     content: bytes | str | Callable[[str], object],

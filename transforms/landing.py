@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from transforms.errors import UserError
+from transforms.files import link_into_place, new_tmp_file
 from transforms.formats import parse_file
 from transforms.listing import file_sha256
 from transforms.records import ListingFileError, ListingRecord
@@ -384,18 +384,17 @@ def land_files(folder: Path, files: Sequence[Path]) -> list[Path]:
                     target = folder / f"{stem}-{counter}{suffix}"
                     counter += 1
                     continue
-                # Copy to a unique hidden name, then link it in: os.link fails instead of
+                # Copied to a hidden temporary name, then linked in: that fails instead of
                 # overwriting when a concurrent run landed the same name meanwhile.
-                fd, tmp = tempfile.mkstemp(prefix=".landing.", suffix=".tmp", dir=folder)
-                os.close(fd)
+                tmp = new_tmp_file(target)
                 try:
                     shutil.copyfile(source, tmp)
-                    os.link(tmp, target)
+                    link_into_place(tmp, target)
                     break
                 except FileExistsError:
                     continue
                 finally:
-                    os.unlink(tmp)
+                    tmp.unlink(missing_ok=True)
             landed.append(target)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""

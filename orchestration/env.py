@@ -20,7 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.files import atomic_write
+from transforms.errors import UserError
+from transforms.files import FILE_MODE, atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -30,13 +31,105 @@ SAMPLE_LISTING = REPO_ROOT / "data" / "samples" / "hf_papers_sequence.txt"
 _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
-# Writers take turns through the warehouse lock (transforms.warehouse.warehouse_lock), in
-# every kind of run: no Dagster concurrency pool is needed beside it.
-_DAGSTER_YAML = """\
-# Written by papertrends.
-telemetry:
-  enabled: false
-"""
+#: How the dagster.yaml papertrends writes begins (one without it is the user's, kept as is).
+WRITTEN_BY = "# Written by papertrends"
+#: The tag every run of the daily job carries (orchestration.defs.automation), which the run
+#: queue of :func:`dagster_yaml` limits.
+WAREHOUSE_RUN_TAG = {"papertrends/warehouse": "write"}
+
+
+def _dagster_storage() -> dict | None:
+    """dagster-postgres storage (runs, event log, schedules) from PAPERTRENDS_DAGSTER_PG_URL
+    (``postgresql://user[:password]@host[:port]/db[?sslmode=...]``), None when unset (Dagster's
+    SQLite files in the home).
+
+    ``scheme: postgresql+psycopg2`` because SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3,
+    which binds the parameter of Dagster's ``NOTIFY`` server-side and PostgreSQL refuses it.
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    raw = os.environ.get("PAPERTRENDS_DAGSTER_PG_URL", "").strip()
+    if not raw:
+        return None
+    problem = None
+    try:
+        url = urlsplit(raw)
+        port = url.port or 5432
+    except ValueError as exc:  # a port that is not a number
+        url, port, problem = None, None, str(exc)
+    if url is not None:
+        db_name = unquote(url.path.lstrip("/"))
+        if url.scheme not in {"postgresql", "postgres"}:
+            problem = "it must start with postgresql://"
+        elif not url.hostname or not url.username:
+            problem = "it needs a user and a host"
+        elif not db_name or "/" in db_name:
+            problem = "it needs one database name after the host"
+    if problem:
+        raise UserError(
+            "PAPERTRENDS_DAGSTER_PG_URL is not a postgresql://user[:password]@host[:port]/db "
+            f"URL: {problem}"
+        )
+    postgres_db = {
+        "hostname": url.hostname,
+        "port": port,
+        "username": unquote(url.username),
+        "db_name": db_name,
+        "scheme": "postgresql+psycopg2",
+    }
+    if url.password:
+        postgres_db["password"] = unquote(url.password)
+    if url.query:
+        postgres_db["params"] = dict(parse_qsl(url.query))
+    return {"postgres": {"postgres_db": postgres_db}}
+
+
+def _warehouse_run_limit() -> int:
+    """How many queued runs of the daily job the daemon runs at once: 1 on a DuckDB file
+    warehouse (it has one writer at a time: runs beyond it would only wait at the warehouse
+    lock, each holding a process), PAPERTRENDS_MAX_WAREHOUSE_RUNS (default 2) on a DuckLake
+    one (``PAPERTRENDS_WAREHOUSE=ducklake:...``: runs of different dates proceed together,
+    their dbt steps taking turns at an advisory lock; kept small, as every writer retries its
+    commit when another committed first)."""
+    if not os.environ.get("PAPERTRENDS_WAREHOUSE", "").strip().startswith("ducklake:"):
+        return 1
+    raw = os.environ.get("PAPERTRENDS_MAX_WAREHOUSE_RUNS", "").strip() or "2"
+    if not raw.isdigit() or int(raw) < 1:
+        raise UserError(f"PAPERTRENDS_MAX_WAREHOUSE_RUNS must be a whole number >= 1, got {raw!r}")
+    return int(raw)
+
+
+def dagster_yaml() -> tuple[str, int]:
+    """The Dagster instance config (``<home>/dagster/dagster.yaml``) the environment asks for,
+    and its file mode (owner only when it holds the URL's password):
+    storage on PostgreSQL or SQLite (:func:`_dagster_storage`), and the daemon's run queue
+    (``QueuedRunCoordinator``: runs from the UI, the schedule and the sensor wait in the
+    queue while :data:`WAREHOUSE_RUN_TAG` runs are at their limit, :func:`_warehouse_run_limit`).
+    ``papertrends run`` and the other commands run in their own process, outside the queue;
+    the warehouse locks serialise them with the queued runs."""
+    import yaml
+
+    key, value = next(iter(WAREHOUSE_RUN_TAG.items()))
+    config: dict = {"telemetry": {"enabled": False}}
+    storage = _dagster_storage()
+    if storage is not None:
+        config["storage"] = storage
+    config["run_coordinator"] = {
+        "module": "dagster.core.run_coordinator",
+        "class": "QueuedRunCoordinator",
+        "config": {
+            "tag_concurrency_limits": [
+                {"key": key, "value": value, "limit": _warehouse_run_limit()}
+            ]
+        },
+    }
+    header = (
+        f"{WRITTEN_BY} from PAPERTRENDS_DAGSTER_PG_URL, PAPERTRENDS_WAREHOUSE and\n"
+        "# PAPERTRENDS_MAX_WAREHOUSE_RUNS; rewritten whenever they ask for something else\n"
+        "# (delete these three lines to keep your own edits).\n"
+    )
+    secret = storage is not None and "password" in storage["postgres"]["postgres_db"]
+    return header + yaml.safe_dump(config, sort_keys=False), 0o600 if secret else FILE_MODE
 
 
 @dataclass(frozen=True)
@@ -60,12 +153,23 @@ class Home:
         return self.root / "dagster"
 
     def ensure(self) -> Home:
-        """Create the folders and the Dagster instance config if missing."""
+        """Create the folders, and write the Dagster instance config when it is missing or
+        papertrends wrote it (:data:`WRITTEN_BY`) and it is not what the environment asks for
+        (:func:`dagster_yaml`), so turning PostgreSQL on or off takes effect on the next
+        command or service start; a file someone wrote by hand is theirs. Written whole
+        (atomic_write): two processes racing leave one of their files, each valid. Only the
+        owner reads it when it holds a password (leave it out of the URL and libpq reads
+        PGPASSWORD or ~/.pgpass instead)."""
         for path in (self.root, self.landing, self.publish, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
-        if not config.exists():  # two first runs on a new home may both get here
-            atomic_write(config, _DAGSTER_YAML)
+        wanted, mode = dagster_yaml()
+        try:
+            current = config.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            current = None
+        if current is None or (current != wanted and current.startswith(WRITTEN_BY)):
+            atomic_write(config, wanted, mode)
         return self
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -28,8 +29,9 @@ def executable(name: str) -> str:
 
 
 def prepare_instance(root: str | None = None) -> env.Home:
-    """The home (``root``, else PAPERTRENDS_HOME) with its folders and its Dagster instance's
-    SQLite databases, created once under a file lock: a webserver and a daemon started
+    """The home (``root``, else PAPERTRENDS_HOME) with its folders, its dagster.yaml as the
+    environment asks for (SQLite or PostgreSQL, see orchestration.env.dagster_yaml) and the
+    instance's tables, created once under a file lock: a webserver and a daemon started
     together on a new home would both create the tables, and one of them would fail
     (``table alembic_version already exists``). What the services run before starting."""
     from dagster import DagsterInstance
@@ -58,7 +60,31 @@ def _signal_group(pgid: int, signum: int) -> bool:
     return True
 
 
-def _stop(children: dict[str, subprocess.Popen]) -> None:
+def spawn(command: list[str], cwd: Path, output: IO | None = None) -> subprocess.Popen:
+    """``command`` started as serve starts its children: this environment with the venv's
+    commands first on PATH (the runs the daemon launches call ``dagster``), default signal
+    handlers, and a session of its own (a terminal's Ctrl-C reaches serve only: it forwards;
+    :func:`stop` stops the process group). Its output goes to ``output`` when given, else
+    where this process's goes."""
+    bin_dir = str(Path(sys.executable).parent)
+    child_env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.Popen(
+        command,
+        env=child_env,
+        cwd=cwd,
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        preexec_fn=_default_signals,
+        start_new_session=True,
+    )
+
+
+def daemon_command() -> list[str]:
+    """``dagster-daemon run`` on the code location (the home is DAGSTER_HOME's)."""
+    return [executable("dagster-daemon"), "run", "-w", str(WORKSPACE)]
+
+
+def stop(children: dict[str, subprocess.Popen]) -> None:
     """SIGTERM to each child still running, by PID (it stops its code server), then to
     what is left of its process group once it exited (a code server outlives its parent
     by up to its heartbeat timeout, 45 s); SIGKILL to the groups still there after
@@ -92,14 +118,12 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     stops both (exit 0); if either exits by itself, the other is stopped and serve exits 1."""
     home = prepare_home(ctx)  # exports PAPERTRENDS_HOME and DAGSTER_HOME to the children
     prepare_instance(str(home.root))
-    bin_dir = str(Path(sys.executable).parent)
-    child_env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     commands = {
         "dagster-webserver": [
             executable("dagster-webserver"),
             *("-w", str(WORKSPACE), "--host", host, "--port", str(port)),
         ],
-        "dagster-daemon": [executable("dagster-daemon"), "run", "-w", str(WORKSPACE)],
+        "dagster-daemon": daemon_command(),
     }
     stop_requested: list[int] = []
 
@@ -110,13 +134,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     children: dict[str, subprocess.Popen] = {}
     try:
         for name, command in commands.items():
-            children[name] = subprocess.Popen(
-                command,
-                env=child_env,
-                cwd=home.root,
-                preexec_fn=_default_signals,
-                start_new_session=True,  # a terminal's Ctrl-C reaches serve only: it forwards
-            )
+            children[name] = spawn(command, home.root)
         pids = ", ".join(f"{name} {proc.pid}" for name, proc in children.items())
         click.echo(f"papertrends serve: {pids}; home {home.root}; http://{host}:{port}")
         exited = None
@@ -125,7 +143,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
             if exited is None:
                 time.sleep(0.5)
     finally:
-        _stop(children)
+        stop(children)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if exited is not None and not stop_requested:

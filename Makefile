@@ -48,7 +48,7 @@ format: install
 ## The Dagster UI on http://127.0.0.1:3000 with the same home as the CLI.
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || $(BIN)/python -c "from orchestration import env; env.home().ensure()"
+	@$(BIN)/python -c "from orchestration import env; env.home().ensure()"
 	$(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 bench: install

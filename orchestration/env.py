@@ -2,7 +2,9 @@
 
 All state lives under one home folder, ``PAPERTRENDS_HOME`` (default ``./.papertrends``):
 
-    warehouse.duckdb     the DuckDB warehouse (raw.* written by Python, the rest by dbt)
+    warehouse.duckdb     the DuckDB warehouse (raw.* written by Python, the rest by dbt),
+                         unless PAPERTRENDS_WAREHOUSE names a DuckLake (:func:`warehouse_lake`)
+    lake/                a DuckLake's data files, unless PAPERTRENDS_DATA_PATH puts them elsewhere
     landing/YYYY-MM-DD/  incoming listing files, one folder per listing date
     publish/             digests, trend files, validation reports, outbox
     dagster/             the Dagster instance (DAGSTER_HOME), so CLI runs show in the UI
@@ -20,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from transforms.ducklake import DuckLake
 from transforms.errors import UserError
 from transforms.files import FILE_MODE, atomic_write
 
@@ -36,6 +39,8 @@ WRITTEN_BY = "# Written by papertrends"
 #: The tag every run of the daily job carries (orchestration.defs.automation), which the run
 #: queue of :func:`dagster_yaml` limits.
 WAREHOUSE_RUN_TAG = {"papertrends/warehouse": "write"}
+#: What PAPERTRENDS_WAREHOUSE starts with for a DuckLake warehouse (the catalog's conninfo follows).
+DUCKLAKE_PREFIX = "ducklake:postgres:"
 
 
 def _dagster_storage() -> dict | None:
@@ -91,7 +96,7 @@ def _warehouse_run_limit() -> int:
     one (``PAPERTRENDS_WAREHOUSE=ducklake:...``: runs of different dates proceed together,
     their dbt steps taking turns at an advisory lock; kept small, as every writer retries its
     commit when another committed first)."""
-    if not os.environ.get("PAPERTRENDS_WAREHOUSE", "").strip().startswith("ducklake:"):
+    if not os.environ.get("PAPERTRENDS_WAREHOUSE", "").strip().startswith(DUCKLAKE_PREFIX):
         return 1
     raw = os.environ.get("PAPERTRENDS_MAX_WAREHOUSE_RUNS", "").strip() or "2"
     if not raw.isdigit() or int(raw) < 1:
@@ -132,13 +137,46 @@ def dagster_yaml() -> tuple[str, int]:
     return header + yaml.safe_dump(config, sort_keys=False), 0o600 if secret else FILE_MODE
 
 
+def warehouse_lake(root: Path) -> DuckLake | None:
+    """The DuckLake warehouse PAPERTRENDS_WAREHOUSE names (``ducklake:postgres:<conninfo>``,
+    e.g. ``ducklake:postgres:dbname=lake host=db user=papertrends``; the password in
+    PGPASSWORD or ~/.pgpass rather than here), with its data under PAPERTRENDS_DATA_PATH
+    (a directory, or an ``s3://`` URL; default ``<home>/lake/``). None when unset or
+    ``duckdb``: the DuckDB file in the home."""
+    raw = os.environ.get("PAPERTRENDS_WAREHOUSE", "").strip()
+    if raw in {"", "duckdb"}:
+        return None
+    catalog = raw.removeprefix(DUCKLAKE_PREFIX).strip()
+    if not raw.startswith(DUCKLAKE_PREFIX) or not catalog:
+        raise UserError(
+            f"PAPERTRENDS_WAREHOUSE={raw!r} is not 'duckdb' or "
+            f"'{DUCKLAKE_PREFIX}<conninfo>' (e.g. {DUCKLAKE_PREFIX}dbname=lake host=127.0.0.1)"
+        )
+    data = os.environ.get("PAPERTRENDS_DATA_PATH", "").strip() or str(root / "lake")
+    lake = DuckLake(catalog, data)
+    if not lake.remote:
+        data = str(Path(data).expanduser().resolve())
+    return DuckLake(catalog, data.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class Home:
     root: Path
+    #: The DuckLake warehouse, when PAPERTRENDS_WAREHOUSE names one (else the DuckDB file).
+    lake: DuckLake | None = None
 
     @property
     def warehouse(self) -> Path:
+        """The DuckDB file warehouse (what the home holds unless :attr:`lake` is set)."""
         return self.root / "warehouse.duckdb"
+
+    @property
+    def target(self) -> Path | DuckLake:
+        """Where the warehouse is: the DuckLake, else the DuckDB file."""
+        return self.lake if self.lake is not None else self.warehouse
+
+    def describe_warehouse(self) -> str:
+        return self.lake.describe() if self.lake is not None else str(self.warehouse)
 
     @property
     def landing(self) -> Path:
@@ -162,6 +200,8 @@ class Home:
         PGPASSWORD or ~/.pgpass instead)."""
         for path in (self.root, self.landing, self.publish, self.dagster_home):
             path.mkdir(parents=True, exist_ok=True)
+        if self.lake is not None and not self.lake.remote:
+            Path(self.lake.data_path).mkdir(parents=True, exist_ok=True)
         config = self.dagster_home / "dagster.yaml"
         wanted, mode = dagster_yaml()
         try:
@@ -176,7 +216,8 @@ class Home:
 def home(root: str | os.PathLike[str] | None = None) -> Home:
     """The papertrends home: the argument, else PAPERTRENDS_HOME, else ./.papertrends."""
     raw = root if root is not None else os.environ.get("PAPERTRENDS_HOME") or ".papertrends"
-    return Home(Path(raw).expanduser().resolve())
+    path = Path(raw).expanduser().resolve()
+    return Home(path, warehouse_lake(path))
 
 
 def smtp_settings():

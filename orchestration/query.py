@@ -25,17 +25,27 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
     the shared warehouse lock released, when the block ends)."""
     import duckdb
 
-    from transforms.warehouse import WarehouseBusyError, connect_warehouse
+    from transforms.ducklake import LakeError
+    from transforms.warehouse import WarehouseBusyError, connect_warehouse, warehouse_exists
 
-    if not home.warehouse.exists():
-        raise QueryError(f"no warehouse at {home.warehouse}: run `papertrends run` first")
+    try:
+        exists = warehouse_exists(home.target)
+    except LakeError as exc:
+        raise QueryError(str(exc)) from None
+    if not exists:
+        raise QueryError(
+            f"no warehouse at {home.describe_warehouse()}: run `papertrends run` first"
+        )
     config = {
-        "enable_external_access": False,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "allow_community_extensions": False,
-        "lock_configuration": True,
     }
+    # Set once the warehouse is attached (a DuckLake's extensions load before): no file
+    # outside the warehouse (a lake's own data files excepted), and no setting changed.
+    lockdown: dict[str, object] = {"enable_external_access": False, "lock_configuration": True}
+    if home.lake is not None:
+        lockdown = {"allowed_directories": [home.lake.data_path], **lockdown}
 
     def waiting(_message: str) -> None:
         print("waiting: a run is writing the warehouse...", file=sys.stderr)
@@ -44,14 +54,15 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
         try:  # only opening is translated here; errors of the caller's block pass through
             con = stack.enter_context(
                 connect_warehouse(
-                    home.warehouse,
+                    home.target,
                     read_only=True,
                     config=config,
+                    settings=lockdown,
                     timeout_s=wait_s,
                     on_wait=waiting,
                 )
             )
-        except WarehouseBusyError as exc:
+        except (WarehouseBusyError, LakeError) as exc:
             raise QueryError(str(exc)) from None
         except duckdb.Error as exc:
             first = one_line(exc, first=True) or type(exc).__name__

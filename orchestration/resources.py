@@ -33,7 +33,8 @@ __all__ = [
 
 
 class PapertrendsHome(dg.ConfigurableResource):
-    """The home folder (``PAPERTRENDS_HOME``): warehouse, landing, publish.
+    """The home folder (``PAPERTRENDS_HOME``): warehouse, landing, publish. The warehouse is
+    its DuckDB file, or the DuckLake PAPERTRENDS_WAREHOUSE names (orchestration.env).
 
     Open a connection per step with :meth:`connect` and let it close: DuckDB allows a
     single read-write process per file, and no read-only one beside it, so writers hold
@@ -61,13 +62,13 @@ class PapertrendsHome(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         home = self.home.ensure()
-        with connect_warehouse(home.warehouse, read_only=read_only) as con:
+        with connect_warehouse(home.target, read_only=read_only) as con:
             yield con
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the write lock while a subprocess (dbt) writes the warehouse."""
-        with writing_warehouse(self.home.ensure().warehouse):
+        with writing_warehouse(self.home.ensure().target):
             yield
 
 

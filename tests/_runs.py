@@ -415,6 +415,34 @@ def count(warehouse: Path, sql: str, *params) -> int:
         return con.execute(sql, list(params)).fetchone()[0]
 
 
+WRITE_TIMES = {"ingested_at", "built_at", "extracted_at"}
+
+
+def table_snapshot(warehouse: Path | duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Every raw and mart table of a warehouse file (or an open connection's database),
+    rows sorted (with duplicates), without the times rows were written (ingested_at,
+    built_at, extracted_at)."""
+    if isinstance(warehouse, Path):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return table_snapshot(con)
+    con = warehouse
+    tables = con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_type = 'BASE TABLE' and table_catalog = current_database() order by 1"
+    ).fetchall()
+    out = {}
+    for (table,) in tables:
+        columns = [
+            c for c, *_ in con.execute(f"describe {table}").fetchall() if c not in WRITE_TIMES
+        ]
+        rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
+        out[table] = sorted(
+            (tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows),
+            key=repr,
+        )
+    return out
+
+
 def tmp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
 

@@ -51,6 +51,15 @@ def postgres() -> Iterator[PostgresCluster]:
         cluster.remove()
 
 
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The launcher real CLI runs are forked from (tests/_runs.py), one per test process."""
+    from tests import _runs
+
+    with _runs.launcher(tmp_path_factory.mktemp("launcher")) as launcher:
+        yield launcher
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> env.Home:
     """An empty papertrends home; this process and its subprocesses point at it."""

@@ -23,7 +23,6 @@ import duckdb
 import pytest
 
 from orchestration import env
-from tests import _runs
 from tests._runs import (
     Launcher,
     check_published_files,
@@ -47,13 +46,6 @@ from transforms.warehouse import (
 )
 
 D1 = dt.date(2026, 11, 9)
-
-
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    """The launcher the runs are forked from (tests/_runs.py), shared by the test modules."""
-    with _runs.launcher(tmp_path_factory.mktemp("launcher")) as launcher:
-        yield launcher
 
 
 # Holds the warehouse open read-write under the exclusive lock, says so, then sleeps.

@@ -27,11 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration import env
-from tests import _runs
 from tests._runs import (
     RUN_TIMEOUT_S,
     Launcher,
@@ -43,6 +41,7 @@ from tests._runs import (
     listing,
     run_cli,
     start_cli,
+    table_snapshot,
     tmp_files,
 )
 from tests.conftest import SAMPLE, SAMPLE_DATE, free_port, sample_cards
@@ -72,38 +71,7 @@ main(sys.argv[1:], prog_name="papertrends")
 """
 
 
-@pytest.fixture(scope="session")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    """The launcher the runs are forked from (tests/_runs.py), shared by the test modules."""
-    with _runs.launcher(tmp_path_factory.mktemp("launcher")) as launcher:
-        yield launcher
-
-
 # ---------------------------------------------------------------------------- helpers
-
-
-WRITE_TIMES = {"ingested_at", "built_at", "extracted_at"}
-
-
-def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every raw and mart table, rows sorted (with duplicates), without the times rows were
-    written (ingested_at, built_at, extracted_at)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1"
-        ).fetchall()
-        out = {}
-        for (table,) in tables:
-            columns = [
-                c for c, *_ in con.execute(f"describe {table}").fetchall() if c not in WRITE_TIMES
-            ]
-            rows = con.execute(f"select {', '.join(columns)} from {table}").fetchall()
-            out[table] = sorted(
-                (tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in rows),
-                key=repr,
-            )
-    return out
 
 
 def materialized_in(step_key: str) -> Callable[[object], bool]:
@@ -295,7 +263,7 @@ def test_runs_killed_in_ingest_dbt_and_keyphrases_leave_a_consistent_home(
     assert statuses[last] == DagsterRunStatus.SUCCESS
     watcher.close()
 
-    assert snapshot(warehouse) == snapshot(sample_home.warehouse)
+    assert table_snapshot(warehouse) == table_snapshot(sample_home.warehouse)
     check_published_files(home.publish)
     day = SAMPLE_DATE.isoformat()
     assert (home.publish / day / "digest.md").read_text() == (
@@ -314,7 +282,7 @@ def test_an_unusable_publish_folder_fails_the_run_clearly_and_keeps_the_warehous
     runs: Launcher, sample_home_copy: env.Home
 ) -> None:
     home = sample_home_copy
-    before = snapshot(home.warehouse)
+    before = table_snapshot(home.warehouse)
     papers = count(home.warehouse, "select count(*) from papers")
     feed = (home.publish / "feed.xml").read_bytes()
     day = home.publish / SAMPLE_DATE.isoformat()
@@ -330,7 +298,7 @@ def test_an_unusable_publish_folder_fails_the_run_clearly_and_keeps_the_warehous
     assert len(lines) == 1, err
     assert lines[0].startswith("papertrends: step digest failed: publishing failed:"), lines
     assert str(day) in lines[0] and "a file is where a folder should be" in lines[0]
-    assert snapshot(home.warehouse) == before
+    assert table_snapshot(home.warehouse) == before
     code, out, err = run_cli(home, "query", "select count(*) from papers", "--format", "csv")
     assert (code, out.split()) == (0, ["count_star()", str(papers)]), err
     assert day.read_text() == "a file where the date's folder should be\n"

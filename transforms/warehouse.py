@@ -13,6 +13,9 @@ held; a reader (``papertrends query``) gives up after its timeout with
 :class:`WarehouseBusyError` and a one-line message. The lock ends with its process, so a
 killed process never leaves a stale lock behind. No Dagster here, so the CLI can use the same
 helpers.
+
+A DuckLake warehouse (:mod:`transforms.ducklake`) takes the same calls: readers take no lock
+and never wait, writers take turns at the catalog's advisory lock.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from transforms.ducklake import DuckLake, lake_exists, open_lake, writer_lock
 from transforms.files import LockTimeout, one_line, readers_writer_lock
+
+#: Where a warehouse is: a DuckDB file, or a DuckLake.
+Warehouse = Path | DuckLake
 
 #: How long an open waits for a process that has the file open without taking the lock (the
 #: DuckDB CLI, a notebook). The lock itself is waited for as long as it is held.
@@ -128,19 +135,37 @@ def open_duckdb(
             time.sleep(0.2)
 
 
+def warehouse_exists(warehouse: Warehouse) -> bool:
+    """Whether the warehouse was created (the file, or the lake's catalog)."""
+    if isinstance(warehouse, DuckLake):
+        return lake_exists(warehouse)
+    return Path(warehouse).exists()
+
+
 @contextmanager
 def connect_warehouse(
-    warehouse: Path,
+    warehouse: Warehouse,
     *,
     read_only: bool,
     config: Mapping[str, object] | None = None,
     timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    settings: Mapping[str, object] | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection to the warehouse, opened and used under :func:`warehouse_lock`
     (shared when ``read_only``), closed on exit. A read-only open of a missing warehouse
-    raises FileNotFoundError (DuckDB would create nothing and fail less clearly)."""
+    raises FileNotFoundError (DuckDB would create nothing and fail less clearly).
+
+    On a DuckLake: a reader takes no lock (it reads the last committed snapshot), a writer
+    holds the lake's :func:`transforms.ducklake.writer_lock` while connected; ``config`` is
+    applied when connecting and ``settings`` once the lake is attached (``settings`` are
+    what a file warehouse takes in ``config``, e.g. a sandbox's ``enable_external_access``)."""
+    if isinstance(warehouse, DuckLake):
+        with _connect_lake(warehouse, read_only, config, settings, on_wait) as con:
+            yield con
+        return
     warehouse = Path(warehouse)
+    config = {**(config or {}), **(settings or {})}
     if read_only and not warehouse.exists():
         raise FileNotFoundError(f"no warehouse yet at {warehouse}")
     started = time.monotonic()
@@ -159,14 +184,38 @@ def connect_warehouse(
 
 
 @contextmanager
+def _connect_lake(
+    lake: DuckLake,
+    read_only: bool,
+    config: Mapping[str, object] | None,
+    settings: Mapping[str, object] | None,
+    on_wait: Callable[[str], None] | None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    if read_only and not lake_exists(lake):
+        raise FileNotFoundError(f"no warehouse yet at {lake.describe()}")
+    config = {"memory_limit": MEMORY_LIMIT, **(config or {})}
+    with ExitStack() as stack:
+        if not read_only:
+            stack.enter_context(writer_lock(lake, on_wait=on_wait))
+        con = open_lake(lake, read_only=read_only, config=config, settings=settings)
+        stack.callback(con.close)
+        yield con
+
+
+@contextmanager
 def writing_warehouse(
-    warehouse: Path,
+    warehouse: Warehouse,
     *,
     timeout_s: float | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """The exclusive lock for another process that writes the warehouse (dbt): held for
-    the block, once DuckDB can open the file read-write (no lock-less reader has it)."""
+    the block, once DuckDB can open the file read-write (no lock-less reader has it); on a
+    DuckLake, the lake's writer lock."""
+    if isinstance(warehouse, DuckLake):
+        with writer_lock(warehouse, on_wait=on_wait):
+            yield
+        return
     warehouse = Path(warehouse)
     started = time.monotonic()
     with warehouse_lock(warehouse, shared=False, timeout_s=timeout_s, on_wait=on_wait):
@@ -280,8 +329,8 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     schema, name = table.split(".")
     rows = con.execute(
-        "select column_name from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
+        "select column_name from information_schema.columns where table_catalog ="
+        " current_database() and table_schema = ? and table_name = ? order by ordinal_position",
         [schema, name],
     ).fetchall()
     return [r[0] for r in rows]

@@ -123,7 +123,7 @@ def summary(home: env.Home, listing_date: dt.date) -> str:
     lines = [
         f"listing {day}: {listed} papers parsed, {rejected} quarantined"
         + (" (see raw.rejected_records)" if rejected else ""),
-        f"warehouse: {home.warehouse} ({papers} papers in total)",
+        f"warehouse: {home.describe_warehouse()} ({papers} papers in total)",
         f"digest: {home.publish / day / 'digest.html'} (and digest.md, feed.xml, outbox/)",
         f"e-mail: {digest_email_outcome(home, listing_date)}",
         f"dagster home: {home.dagster_home} (runs show in `make dev`)",

@@ -25,6 +25,7 @@ from orchestration.dbt_project import dbt_project, prepare_manifest
 from orchestration.defs.partitions import daily_partitions, single_run_backfill
 from orchestration.resources import PapertrendsHome
 from transforms.files import atomic_write, sweep_stale_tmp
+from transforms.warehouse import warehouse_exists
 
 prepare_manifest()  # the assets below are read from the manifest: parse first if it is stale
 
@@ -62,7 +63,7 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, str]:
 @contextmanager
 def window_environment(window: Mapping[str, str]) -> Iterator[None]:
     """The window as PAPERTRENDS_WINDOW_START / _END for dbt (macro
-    window_start). Not --vars: changed vars make dbt re-parse the whole project (~2.5 s per
+    window_start), and any other ``PAPERTRENDS_<KEY>`` the build needs. Not --vars: changed vars make dbt re-parse the whole project (~2.5 s per
     invocation, twice a run). The steps of a run execute one at a time in their process,
     and the previous values come back afterwards."""
     names = {f"PAPERTRENDS_{key.upper()}": value for key, value in window.items()}
@@ -95,7 +96,8 @@ def legacy_tables(con: duckdb.DuckDBPyConnection, models: Mapping[str, Iterable[
         "select c.table_name, list(c.column_name), bool_and(t.table_type = 'BASE TABLE') "
         "from information_schema.columns as c join information_schema.tables as t "
         "using (table_catalog, table_schema, table_name) "
-        "where c.table_name in (select unnest($1)) group by c.table_name",
+        "where c.table_catalog = current_database() and c.table_name in (select unnest($1)) "
+        "group by c.table_name",
         [list(models)],
     ).fetchall()
     return sorted(
@@ -139,13 +141,16 @@ def _build(
     sweep_stale_tmp(scratch, max_age_s=6 * 3600, pattern="tmp*")
     manifest = dbt_project_manifest()
     full_refresh = config.full_refresh
-    if not full_refresh and papertrends.home.warehouse.exists():
+    if not full_refresh and warehouse_exists(papertrends.home.target):
         with papertrends.connect(read_only=True) as con:
             legacy = legacy_tables(con, incremental_models(manifest))
         if legacy:
             context.log.info(f"first incremental build of {', '.join(legacy)}: full refresh")
             full_refresh = True
     window = partition_vars(context.partition_time_window)
+    lake = papertrends.home.lake
+    if lake is not None:  # the profile's ducklake target attaches it (data path as resolved)
+        window["data_path"] = lake.data_path
     with (
         papertrends.writing(),
         tempfile.TemporaryDirectory(dir=scratch) as target,

@@ -403,6 +403,20 @@ class RunWatcher:
         pytest.fail(f"timed out waiting for {what}")
 
 
+def materialized_in(step_key: str) -> Callable[[object], bool]:
+    """Matches an asset materialization of the step ``step_key`` (for RunWatcher.wait_for)."""
+
+    def matches(event) -> bool:
+        de = event.dagster_event
+        return (
+            de is not None
+            and de.event_type_value == "ASSET_MATERIALIZATION"
+            and (event.step_key == step_key)
+        )
+
+    return matches
+
+
 # ---------------------------------------------------------------------------- what a run left
 
 

@@ -29,6 +29,7 @@ from tests._runs import (
     check_published_files,
     killing_leftovers,
     listing,
+    materialized_in,
     start_cli,
     table_snapshot,
 )
@@ -90,18 +91,6 @@ def _writer_lock_is_free(catalog: str, wait_s: float = 10.0) -> bool:
             time.sleep(0.2)
 
 
-def _materialized(step_key: str):
-    def matches(event) -> bool:
-        de = event.dagster_event
-        return (
-            de is not None
-            and de.event_type_value == "ASSET_MATERIALIZATION"
-            and (event.step_key == step_key)
-        )
-
-    return matches
-
-
 def _count(home: env.Home, sql: str) -> int:
     return run_query(home, sql)[1][0][0]
 
@@ -120,7 +109,7 @@ def test_the_sample_on_ducklake_killed_during_dbt_then_rerun_equals_the_file_war
         proc = _start(lake, SAMPLE_DATE, SAMPLE, "killed")
         started.append(proc)
         killed = watcher.wait_for(
-            proc, _materialized("warehouse_models"), set(), "the first dbt model"
+            proc, materialized_in("warehouse_models"), set(), "the first dbt model"
         )
         proc.kill_group()
         assert _writer_lock_is_free(lake.catalog), "the killed run's writer lock is still held"

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from tests._runs import (
     count,
     killing_leftovers,
     listing,
+    materialized_in,
     run_cli,
     start_cli,
     table_snapshot,
@@ -72,18 +73,6 @@ main(sys.argv[1:], prog_name="papertrends")
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def materialized_in(step_key: str) -> Callable[[object], bool]:
-    def matches(event) -> bool:
-        de = event.dagster_event
-        return (
-            de is not None
-            and de.event_type_value == "ASSET_MATERIALIZATION"
-            and (event.step_key == step_key)
-        )
-
-    return matches
 
 
 def wait_for_file(proc: Proc, flag: Path, what: str, timeout: float = RUN_TIMEOUT_S) -> None:

@@ -180,6 +180,9 @@ def run_figures(root: Path, run_id: str | None = None) -> dict:
             name = event.event_type_value
             if name == "ENGINE_EVENT" and (event.message or "").startswith("Started process"):
                 name = "PROCESS_STARTED"  # the run worker's process, as its launcher says
+                pid = re.search(r"pid: (\d+)", event.message or "")
+                if pid:
+                    events.setdefault("worker_pid", int(pid.group(1)))
             events.setdefault(name, entry.timestamp)
         steps = [
             (s.step_key, s.start_time, s.end_time)
@@ -253,6 +256,66 @@ def cli_run(root: Path) -> Timing:
     match = MATERIALIZED.search(proc.stdout)
     note = f"CLI says materialized in {match.group(1)} s" if match else ""
     return Timing("CLI", wall, parts, steps, note)
+
+
+# ---------------------------------------------------------------------------- CPU
+
+
+def session_cpu(sessions: list[int]) -> dict[int, tuple[int, str, float]]:
+    """pid -> (ppid, command, CPU seconds) of the processes in those sessions (serve's
+    children each lead one: they, their code servers, the run worker and its children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[int, str, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        if int(fields[3]) in sessions:
+            cpu = (int(fields[11]) + int(fields[12])) / tick
+            out[int(entry.name)] = (int(fields[1]), cmd, cpu)
+    return out
+
+
+def _role(cmd: str) -> str:
+    if "dagster-webserver" in cmd or "dagster_webserver" in cmd:
+        return "webserver"
+    if "dagster-daemon" in cmd or "dagster_daemon" in cmd:
+        return "daemon"
+    if "api grpc" in cmd or "code_server" in cmd or "grpc" in cmd:
+        return "code servers"
+    return "other"
+
+
+def background_cpu(before: dict, after: dict, worker: int | None) -> str:
+    """The CPU serve's processes used between two snapshots, the run worker's tree apart."""
+
+    def in_worker(pid: int) -> bool:
+        seen = set()
+        while pid in after and pid not in seen:
+            if pid == worker:
+                return True
+            seen.add(pid)
+            pid = after[pid][0]
+        return pid == worker
+
+    roles: dict[str, float] = {}
+    for pid, (_, cmd, cpu) in after.items():
+        used = cpu - (before[pid][2] if pid in before else 0.0)
+        role = "run worker" if in_worker(pid) else _role(cmd)
+        roles[role] = roles.get(role, 0.0) + used
+    others = sum(v for k, v in roles.items() if k != "run worker")
+    shown = ", ".join(f"{k} {v:.1f}" for k, v in sorted(roles.items()) if k != "run worker")
+    return (
+        f"CPU of serve's processes during it: {others:.1f} s besides the run worker"
+        f" ({shown}); the run worker (alive at the end) {roles.get('run worker', 0.0):.1f} s"
+    )
 
 
 # ---------------------------------------------------------------------------- serve
@@ -424,7 +487,7 @@ class Serve:
             status = graphql(self.url, RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
             return status if status in {"SUCCESS", "FAILURE", "CANCELED"} else None
 
-        status = wait_until(f"run {run_id}", done, timeout, 0.25)
+        status = wait_until(f"run {run_id}", done, timeout, 1.0)  # the end is the record's
         if status != "SUCCESS":
             raise RuntimeError(f"run {run_id} ended {status}; log: {self.log_path}")
         return status
@@ -445,15 +508,22 @@ def ui_run(root: Path, run_config: dict, dagster_yaml: Path | None) -> Timing:
         serve.stop_sensor()
         land(root)
         log("UI: launchRun ...")
+        cpu_before = session_cpu(serve.children)
         t0 = time.time()
         run_id = serve.launch(run_config)
         serve.wait_done(run_id)
+        cpu_after = session_cpu(serve.children)
         log(f"UI: run {run_id} done in {time.time() - t0:.1f} s")
         time.sleep(1)  # a stray second run of the date would show here
         n_runs = len(serve.runs_of_date())
     run = run_figures(root, run_id)
     run["runs_of_date"] = max(run["runs_of_date"], n_runs)
-    return split("UI (GraphQL launchRun)", t0, run, "request -> run created")
+    timing = split("UI (GraphQL launchRun)", t0, run, "request -> run created")
+    worker = run["events"].get("worker_pid")
+    timing.note = "; ".join(
+        n for n in (timing.note, background_cpu(cpu_before, cpu_after, worker)) if n
+    )
+    return timing
 
 
 def sensor_run(root: Path, dagster_yaml: Path | None) -> Timing:
@@ -473,15 +543,22 @@ def sensor_run(root: Path, dagster_yaml: Path | None) -> Timing:
             f"sensor: landed {t0 - tick['endTimestamp']:.1f} s after a tick ended;"
             " waiting for its run ..."
         )
-        runs = wait_until("the sensor's run", serve.runs_of_date, 180, 0.25)
+        cpu_before = session_cpu(serve.children)
+        runs = wait_until("the sensor's run", serve.runs_of_date, 180, 0.5)
         run_id = runs[-1]["runId"]
         serve.wait_done(run_id)
+        cpu_after = session_cpu(serve.children)
         log(f"sensor: run {run_id} done in {time.time() - t0:.1f} s after the landing")
         time.sleep(1)
         n_runs = len(serve.runs_of_date())
     run = run_figures(root, run_id)
     run["runs_of_date"] = max(run["runs_of_date"], n_runs)
-    return split("sensor (landing -> end)", t0, run, "landing -> run created (sensor)")
+    timing = split("sensor (landing -> end)", t0, run, "landing -> run created (sensor)")
+    worker = run["events"].get("worker_pid")
+    timing.note = "; ".join(
+        n for n in (timing.note, background_cpu(cpu_before, cpu_after, worker)) if n
+    )
+    return timing
 
 
 # ---------------------------------------------------------------------------- report

@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python bench/keyphrase_speed.py --runs 3
 	$(BIN)/python bench/keyphrase_incremental.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/ui_run.py
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.ducklake import DuckLake
+from transforms.ducklake import REMOTE_SCHEMES, DuckLake
 from transforms.errors import UserError
 from transforms.files import FILE_MODE, atomic_write
 
@@ -153,8 +153,7 @@ def warehouse_lake(root: Path) -> DuckLake | None:
             f"'{DUCKLAKE_PREFIX}<conninfo>' (e.g. {DUCKLAKE_PREFIX}dbname=lake host=127.0.0.1)"
         )
     data = os.environ.get("PAPERTRENDS_DATA_PATH", "").strip() or str(root / "lake")
-    lake = DuckLake(catalog, data)
-    if not lake.remote:
+    if not data.startswith(REMOTE_SCHEMES):
         data = str(Path(data).expanduser().resolve())
     return DuckLake(catalog, data.rstrip("/") + "/")
 

@@ -26,16 +26,8 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
     import duckdb
 
     from transforms.ducklake import LakeError
-    from transforms.warehouse import WarehouseBusyError, connect_warehouse, warehouse_exists
+    from transforms.warehouse import WarehouseBusyError, connect_warehouse
 
-    try:
-        exists = warehouse_exists(home.target)
-    except LakeError as exc:
-        raise QueryError(str(exc)) from None
-    if not exists:
-        raise QueryError(
-            f"no warehouse at {home.describe_warehouse()}: run `papertrends run` first"
-        )
     config = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -62,6 +54,10 @@ def connect_read_only(home: env.Home, wait_s: float = 60.0):
                     on_wait=waiting,
                 )
             )
+        except FileNotFoundError:  # connect_warehouse's check, for a file or a lake
+            raise QueryError(
+                f"no warehouse at {home.describe_warehouse()}: run `papertrends run` first"
+            ) from None
         except (WarehouseBusyError, LakeError) as exc:
             raise QueryError(str(exc)) from None
         except duckdb.Error as exc:

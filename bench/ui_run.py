@@ -502,6 +502,25 @@ def prepare(root: Path, dagster_yaml: Path | None) -> None:
         shutil.copyfile(dagster_yaml, root / "dagster" / "dagster.yaml")
 
 
+def launched_timing(
+    root: Path,
+    run_id: str,
+    n_runs: int,
+    labels: tuple[str, str],
+    t0: float,
+    cpu: tuple[dict, dict],
+) -> Timing:
+    """A launched run's Timing from its events (``labels``: the row's name and the name of
+    the part before the run was created), the runs of the date seen by serve counted, and
+    the CPU serve's other processes used between the ``cpu`` snapshots in its note."""
+    run = run_figures(root, run_id)
+    run["runs_of_date"] = max(run["runs_of_date"], n_runs)
+    timing = split(labels[0], t0, run, labels[1])
+    worker = run["events"].get("worker_pid")
+    timing.note = "; ".join(n for n in (timing.note, background_cpu(*cpu, worker)) if n)
+    return timing
+
+
 def ui_run(root: Path, run_config: dict, dagster_yaml: Path | None) -> Timing:
     prepare(root, dagster_yaml)
     with Serve(root) as serve:
@@ -516,14 +535,14 @@ def ui_run(root: Path, run_config: dict, dagster_yaml: Path | None) -> Timing:
         log(f"UI: run {run_id} done in {time.time() - t0:.1f} s")
         time.sleep(1)  # a stray second run of the date would show here
         n_runs = len(serve.runs_of_date())
-    run = run_figures(root, run_id)
-    run["runs_of_date"] = max(run["runs_of_date"], n_runs)
-    timing = split("UI (GraphQL launchRun)", t0, run, "request -> run created")
-    worker = run["events"].get("worker_pid")
-    timing.note = "; ".join(
-        n for n in (timing.note, background_cpu(cpu_before, cpu_after, worker)) if n
+    return launched_timing(
+        root,
+        run_id,
+        n_runs,
+        ("UI (GraphQL launchRun)", "request -> run created"),
+        t0,
+        (cpu_before, cpu_after),
     )
-    return timing
 
 
 def sensor_run(root: Path, dagster_yaml: Path | None) -> Timing:
@@ -551,14 +570,14 @@ def sensor_run(root: Path, dagster_yaml: Path | None) -> Timing:
         log(f"sensor: run {run_id} done in {time.time() - t0:.1f} s after the landing")
         time.sleep(1)
         n_runs = len(serve.runs_of_date())
-    run = run_figures(root, run_id)
-    run["runs_of_date"] = max(run["runs_of_date"], n_runs)
-    timing = split("sensor (landing -> end)", t0, run, "landing -> run created (sensor)")
-    worker = run["events"].get("worker_pid")
-    timing.note = "; ".join(
-        n for n in (timing.note, background_cpu(cpu_before, cpu_after, worker)) if n
+    return launched_timing(
+        root,
+        run_id,
+        n_runs,
+        ("sensor (landing -> end)", "landing -> run created (sensor)"),
+        t0,
+        (cpu_before, cpu_after),
     )
-    return timing
 
 
 # ---------------------------------------------------------------------------- report
